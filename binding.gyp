@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "multiproc_native",
+      "sources": ["native/multiproc.cc"],
+      "cflags_cc": ["-std=c++17", "-O2"],
+      "libraries": ["-lrt"]
+    }
+  ]
+}

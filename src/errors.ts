@@ -1,0 +1,106 @@
+/**
+ * Every public error class of multiproc, in Python's hierarchy.
+ *
+ * `BufferTooShort`, `TimeoutError`, `AuthenticationError` and `WorkerLostError`
+ * extend `ProcessError`; `Empty`, `Full`, `EOFError`, `BrokenBarrierError` and
+ * `RemoteError` extend `Error`, as in CPython. Each class carries a stable `code`
+ * and a `Symbol.for` brand so `instanceof` works across copies of the library
+ * (every worker thread loads its own copy).
+ */
+
+type ErrorFields = Record<string, unknown>;
+
+function brand(name: string): symbol {
+  return Symbol.for(`multiproc.error.${name}`);
+}
+
+/** Installs `name`, `code` and a cross-copy brand on a class. */
+function define(cls: { prototype: object }, name: string, code: string): void {
+  const mark = brand(name);
+  Object.defineProperty(cls.prototype, "name", { value: name, writable: true, configurable: true });
+  Object.defineProperty(cls.prototype, "code", { value: code, writable: true, configurable: true });
+  Object.defineProperty(cls.prototype, mark, { value: true });
+  Object.defineProperty(cls, Symbol.hasInstance, {
+    value(candidate: unknown): boolean {
+      return typeof candidate === "object" && candidate !== null && (candidate as Record<symbol, unknown>)[mark] === true;
+    },
+  });
+}
+
+function assignFields(target: Error, fields?: ErrorFields): void {
+  if (!fields) return;
+  for (const [key, value] of Object.entries(fields)) {
+    if (key === "cause") continue;
+    (target as unknown as ErrorFields)[key] = value;
+  }
+}
+
+/** Base of multiproc's process errors (Python's `multiprocessing.ProcessError`). */
+export class ProcessError extends Error {
+  declare readonly code: string;
+  constructor(message?: string, options?: ErrorOptions & ErrorFields) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    assignFields(this, options);
+  }
+}
+define(ProcessError, "ProcessError", "ERR_MP_PROCESS");
+
+/** A receive buffer was too small for the message (Python's `BufferTooShort`). */
+export class BufferTooShort extends ProcessError {}
+define(BufferTooShort, "BufferTooShort", "ERR_MP_BUFFER_TOO_SHORT");
+
+/** A result did not arrive in time (Python's `multiprocessing.TimeoutError`). Carries `timeout` (ms). */
+export class TimeoutError extends ProcessError {
+  declare timeout?: number;
+}
+define(TimeoutError, "TimeoutError", "ERR_MP_TIMEOUT");
+
+/** A peer failed the authkey challenge (Python's `AuthenticationError`). */
+export class AuthenticationError extends ProcessError {}
+define(AuthenticationError, "AuthenticationError", "ERR_MP_AUTHENTICATION");
+
+/**
+ * The worker running a task exited or crashed before the task finished.
+ * Beyond Python: CPython's pool hangs in this case. Carries `pid`, `exitCode`, `signal`.
+ */
+export class WorkerLostError extends ProcessError {
+  declare pid?: number;
+  declare exitCode?: number | null;
+  declare signal?: string | null;
+}
+define(WorkerLostError, "WorkerLostError", "ERR_MP_WORKER_LOST");
+
+/** Base for the errors of Python's stdlib outside `ProcessError`. */
+class PlainError extends Error {
+  declare readonly code: string;
+  constructor(message?: string, options?: ErrorOptions & ErrorFields) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    assignFields(this, options);
+  }
+}
+
+/** `getNowait()` or a timed-out `get()` found the queue empty (Python's `queue.Empty`). */
+export class Empty extends PlainError {}
+define(Empty, "Empty", "ERR_MP_EMPTY");
+
+/** `putNowait()` or a timed-out `put()` found the queue full (Python's `queue.Full`). */
+export class Full extends PlainError {}
+define(Full, "Full", "ERR_MP_FULL");
+
+/** The other end of a connection is closed and nothing is left to read (Python's `EOFError`). */
+export class EOFError extends PlainError {}
+define(EOFError, "EOFError", "ERR_MP_EOF");
+
+/** A barrier was broken or reset while waiting (Python's `threading.BrokenBarrierError`). */
+export class BrokenBarrierError extends PlainError {}
+define(BrokenBarrierError, "BrokenBarrierError", "ERR_MP_BROKEN_BARRIER");
+
+/** An exception raised in a manager's server, re-raised in the client (Python's `RemoteError`). */
+export class RemoteError extends PlainError {}
+define(RemoteError, "RemoteError", "ERR_MP_REMOTE");
+
+/** The library's error classes by name, so errors crossing a worker boundary keep their class. */
+export const libraryErrorClasses: Readonly<Record<string, new (message?: string) => Error>> = {
+  ProcessError, BufferTooShort, TimeoutError, AuthenticationError, WorkerLostError,
+  Empty, Full, EOFError, BrokenBarrierError, RemoteError,
+};

@@ -1,0 +1,79 @@
+/**
+ * The one wait/notify core every primitive is built on.
+ *
+ * Thread context: Atomics.wait (blocks the calling thread) and Atomics.waitAsync
+ * (a Promise, no timers, no polling). The process context will implement the same
+ * interface with futex wait/wake from the native addon.
+ *
+ * A pending Atomics.waitAsync does not keep Node's event loop alive, so a program
+ * whose only work is such a wait would exit. While any async wait is pending we
+ * hold one ref'd interval handle, and unref it when none is.
+ */
+
+export type WaitResult = "ok" | "not-equal" | "timed-out";
+
+export interface WaitCore {
+  /** Blocks while `view[index] === expected`, up to `timeout` ms (undefined: forever). */
+  waitSync(view: Int32Array, index: number, expected: number, timeout?: number): WaitResult;
+  /** Resolves once `view[index]` is notified, no longer `expected`, or `timeout` ms pass. */
+  waitAsync(view: Int32Array, index: number, expected: number, timeout?: number): Promise<WaitResult>;
+  /** Wakes up to `count` waiters on `view[index]` (all when omitted); returns how many woke. */
+  notify(view: Int32Array, index: number, count?: number): number;
+}
+
+let pendingAsyncWaits = 0;
+let keepAlive: NodeJS.Timeout | undefined;
+
+function holdEventLoop(): void {
+  if (pendingAsyncWaits++ === 0) {
+    if (keepAlive) keepAlive.ref();
+    else keepAlive = setInterval(() => {}, 1 << 30);
+  }
+}
+
+function releaseEventLoop(): void {
+  if (--pendingAsyncWaits === 0) keepAlive?.unref();
+}
+
+function toAtomicsTimeout(timeout: number | undefined): number {
+  return timeout === undefined || timeout === null ? Infinity : Math.max(0, timeout);
+}
+
+export const atomicsWaitCore: WaitCore = {
+  waitSync(view, index, expected, timeout) {
+    return Atomics.wait(view, index, expected, toAtomicsTimeout(timeout));
+  },
+
+  waitAsync(view, index, expected, timeout) {
+    const waiting = Atomics.waitAsync(view, index, expected, toAtomicsTimeout(timeout));
+    if (!waiting.async) return Promise.resolve(waiting.value);
+    holdEventLoop();
+    return waiting.value.then(
+      (result) => {
+        releaseEventLoop();
+        return result;
+      },
+      (error: unknown) => {
+        releaseEventLoop();
+        throw error;
+      },
+    );
+  },
+
+  notify(view, index, count) {
+    return Atomics.notify(view, index, count);
+  },
+};
+
+/** The wait core of the current context. */
+export const waitCore: WaitCore = atomicsWaitCore;
+
+/** Milliseconds left until `deadline` (a performance.now() value); undefined means no deadline. */
+export function remaining(deadline: number | undefined): number | undefined {
+  return deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
+}
+
+/** The deadline for a timeout in ms; undefined (or Infinity) means none. */
+export function deadlineOf(timeout: number | undefined | null): number | undefined {
+  return timeout === undefined || timeout === null || timeout === Infinity ? undefined : performance.now() + Math.max(0, timeout);
+}

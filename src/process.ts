@@ -1,0 +1,244 @@
+/**
+ * Process: one function (or a subclass's run()) in its own worker, with
+ * Python's lifecycle: start, join, isAlive, exitCode, terminate, kill, close.
+ *
+ * A subclass that overrides run() must be exported from a known module: the
+ * worker imports the class, builds an instance without calling its constructor,
+ * copies the parent instance's own fields onto it (library objects among them
+ * arrive as the same shared objects) and calls run(), as Python unpickles a
+ * Process object in the child.
+ */
+import os from "node:os";
+import type { WorkerExit, WorkerHandle } from "./backends/backend.ts";
+import { backendFor } from "./backends/index.ts";
+import { currentIdentity, parentIdentity, type ProcessIdentity } from "./process-identity.ts";
+import { commonBootstrap, moduleUrls, nextChildNumber } from "./spawn.ts";
+import { resolveStartMethod } from "./start-method.ts";
+import { uncloneableError } from "./wire/clone-check.ts";
+import { decodeError } from "./wire/errors.ts";
+import { resolveFunction, type FunctionRef } from "./wire/functions.ts";
+import type { ProcessTarget, RunMessage } from "./wire/protocol.ts";
+import { encodeForWire } from "./wire/serialize.ts";
+import type { StartMethod } from "./backends/backend.ts";
+
+/** Options of `new mp.Process(...)` (Python's Process(target, name, args, daemon)). */
+export interface ProcessOptions {
+  /** The function to run in the worker; it may be async. */
+  target?: (...args: never[]) => unknown;
+  /** Arguments for `target`. @default [] */
+  args?: unknown[];
+  /** @default "Process-N" */
+  name?: string;
+  /** A daemon process is terminated when its parent finishes. @default the parent's daemon flag */
+  daemon?: boolean;
+  /** The worker kind. @default mp.getStartMethod() */
+  context?: StartMethod;
+  /** Modules whose exports the worker may be sent by reference; imported first in the worker. */
+  modules?: (string | URL)[];
+}
+
+type State = "initial" | "started" | "closed";
+
+const liveChildren = new Set<Process>();
+
+/** Python prints a child's unhandled exception on stderr; so do we, for errors the child could not print itself. */
+function reportChildError(name: string, error: Error): void {
+  process.stderr.write(`Process ${name}:\n${error.stack ?? `${error.name}: ${error.message}`}\n`);
+}
+
+/** The fields a subclass instance carries to its worker: everything but the parent-side bookkeeping. */
+const PARENT_ONLY_FIELDS = new Set(["name", "daemon"]);
+
+export class Process {
+  /** Python's `name`: "Process-N" unless given. */
+  name: string;
+  /** Python's `daemon`. */
+  daemon: boolean;
+  readonly #target: ProcessOptions["target"];
+  readonly #args: unknown[];
+  readonly #method: StartMethod;
+  readonly #modules: string[];
+  #state: State = "initial";
+  #handle: WorkerHandle | null = null;
+  #exit: WorkerExit | null = null;
+  #exited: Promise<void> | null = null;
+
+  constructor(options: ProcessOptions = {}) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(`Expected Process options to be an object ({ target, args, name, daemon }), got ${typeof options}`);
+    }
+    const { target, args = [], name, daemon, context, modules } = options;
+    if (target !== undefined && typeof target !== "function") {
+      throw new TypeError(`Expected \`target\` to be a function, got ${typeof target}`);
+    }
+    if (!Array.isArray(args)) throw new TypeError(`Expected \`args\` to be an array, got ${typeof args}`);
+    if (name !== undefined && typeof name !== "string") throw new TypeError(`Expected \`name\` to be a string, got ${typeof name}`);
+    this.#target = target;
+    this.#args = args;
+    this.#method = resolveStartMethod(context);
+    this.#modules = moduleUrls(modules);
+    this.name = name ?? `Process-${nextChildNumber()}`;
+    this.daemon = daemon ?? currentIdentity().daemon;
+  }
+
+  /** Runs in the worker: calls `target(...args)`. Subclasses override it. */
+  run(): unknown {
+    return this.#target?.(...(this.#args as never[]));
+  }
+
+  #checkNotClosed(): void {
+    if (this.#state === "closed") throw new Error(`process object ${this.name} is closed`);
+  }
+
+  /** Starts the worker (Python's start()). Throws if started twice or if an argument cannot be sent. */
+  start(): void {
+    this.#checkNotClosed();
+    if (this.#state !== "initial") throw new Error("cannot start a process twice");
+    if (currentIdentity().daemon) throw new Error("daemonic processes are not allowed to have children");
+    const { message, transfer } = this.#runMessage();
+    let resolveExited!: () => void;
+    this.#exited = new Promise((resolve) => (resolveExited = resolve));
+    const handle = backendFor(this.#method).spawn({
+      bootstrap: { ...commonBootstrap({ name: this.name, daemon: this.daemon, modules: this.#modules }), role: "process" },
+      events: {
+        message: (message) => {
+          if (message.type === "startup-failed") reportChildError(this.name, decodeError(message.error));
+        },
+        exit: (exit) => {
+          if (exit.error) reportChildError(this.name, exit.error);
+          this.#exit = exit;
+          liveChildren.delete(this);
+          resolveExited();
+        },
+      },
+    });
+    try {
+      handle.post(message, transfer);
+    } catch (error) {
+      void handle.kill();
+      throw uncloneableError(message.target.kind === "function" ? message.target.args : message.target.fields, "args", `the arguments of ${this.name}`, error);
+    }
+    if (this.daemon) handle.unref();
+    this.#handle = handle;
+    this.#state = "started";
+    liveChildren.add(this);
+  }
+
+  #runMessage(): { message: RunMessage; transfer: [] } {
+    let target: ProcessTarget;
+    if (this.run !== Process.prototype.run) {
+      const cls = resolveFunction(this.constructor, this.#modules, "the Process subclass");
+      if (cls.kind !== "export") {
+        throw new TypeError(
+          `The Process subclass ${this.constructor.name} overrides run(), so the worker must import it: export it from a module ` +
+            "(the entry module, a module listed in `modules`, or one that calls mp.registerModule(import.meta.url)).",
+        );
+      }
+      const fields: Record<string, unknown> = {};
+      for (const key of Object.keys(this)) if (!PARENT_ONLY_FIELDS.has(key)) fields[key] = (this as Record<string, unknown>)[key];
+      const encoded = encodeForWire(fields);
+      target = { kind: "instance", cls, fields: encoded.value as Record<string, unknown> };
+      return { message: { type: "run", target, wired: encoded.wired }, transfer: [] };
+    }
+    const fn: FunctionRef | null = this.#target ? resolveFunction(this.#target, this.#modules, "`target`") : null;
+    const encoded = encodeForWire(this.#args);
+    target = fn
+      ? { kind: "function", fn, args: encoded.value as unknown[] }
+      : { kind: "function", fn: { kind: "source", source: "function noTarget() {}", name: "noTarget" }, args: [] };
+    return { message: { type: "run", target, wired: encoded.wired }, transfer: [] };
+  }
+
+  /**
+   * Waits until the process exits, or `timeout` ms pass (Python's join(timeout)).
+   * Resolves either way; check isAlive() or exitCode afterwards.
+   */
+  async join(timeout?: number): Promise<void> {
+    this.#checkNotClosed();
+    if (this.#state !== "started" || !this.#exited) throw new Error("can only join a started process");
+    if (timeout !== undefined && (typeof timeout !== "number" || Number.isNaN(timeout))) {
+      throw new TypeError(`Expected \`timeout\` to be a number of milliseconds, got ${typeof timeout}`);
+    }
+    if (timeout === undefined || timeout === Infinity) return this.#exited;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, timeout))))]);
+    clearTimeout(timer);
+  }
+
+  /** Whether the process has started and not yet exited. */
+  isAlive(): boolean {
+    this.#checkNotClosed();
+    return this.#state === "started" && this.#exit === null;
+  }
+
+  /** Python's exitcode: null while running, 0 on success, 1 after an error, N after exit(N), -SIGNUM if killed. */
+  get exitCode(): number | null {
+    this.#checkNotClosed();
+    return this.#exit?.exitCode ?? null;
+  }
+
+  /** The OS process id (null before start). In the thread context every worker shares the parent's pid. */
+  get pid(): number | null {
+    this.#checkNotClosed();
+    return this.#handle?.pid ?? null;
+  }
+
+  /** A per-worker id: the thread id (thread context) or the pid (process context); null before start. */
+  get ident(): number | null {
+    this.#checkNotClosed();
+    return this.#handle?.ident ?? null;
+  }
+
+  /** Stops the process (SIGTERM; exitCode -15). */
+  terminate(): void {
+    this.#checkNotClosed();
+    void this.#handle?.terminate();
+  }
+
+  /** Stops the process at once (SIGKILL; exitCode -9). */
+  kill(): void {
+    this.#checkNotClosed();
+    void this.#handle?.kill();
+  }
+
+  /** Releases the process object (Python's close()); throws while it is still running. */
+  close(): void {
+    if (this.#state === "started" && this.#exit === null) {
+      throw new Error(`Cannot close a process while it is still running. You should first call join() or terminate().`);
+    }
+    this.#state = "closed";
+    this.#handle = null;
+  }
+
+  /** `await using p = ...`: joins a started process, then closes it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#state === "started") await this.join();
+    if (this.#state !== "closed") this.close();
+  }
+
+  toString(): string {
+    const status =
+      this.#state === "closed" ? "closed" : this.#state === "initial" ? "initial" : this.#exit ? `stopped exitcode=${this.#exit.exitCode}` : "started";
+    return `<Process name='${this.name}' ${status}${this.daemon ? " daemon" : ""}>`;
+  }
+}
+
+/** The number of CPUs (Python's cpu_count()): the parallelism this process may use. */
+export function cpuCount(): number {
+  return os.availableParallelism();
+}
+
+/** The current process's identity (Python's current_process()): "MainProcess" in the main thread. */
+export function currentProcess(): ProcessIdentity {
+  return { ...currentIdentity() };
+}
+
+/** The parent's identity, or null in the main process (Python's parent_process()). */
+export function parentProcess(): ProcessIdentity | null {
+  const parent = parentIdentity();
+  return parent ? { ...parent } : null;
+}
+
+/** The started Processes of this process that have not exited yet (Python's active_children()). */
+export function activeChildren(): Process[] {
+  return [...liveChildren];
+}

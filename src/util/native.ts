@@ -1,0 +1,40 @@
+/**
+ * Loads multiproc's native addon (native/multiproc.cc, built by `npm install`).
+ * Both src/ and dist/ sit one level under the package root, so one relative path
+ * serves the TypeScript sources and the compiled build.
+ */
+import { createRequire } from "node:module";
+
+export interface NativeAddon {
+  /** Keeps a SharedArrayBuffer's memory alive under a ticket any thread of this process can take. */
+  stash(buffer: SharedArrayBuffer): number;
+  /** Returns the stashed buffer and forgets the ticket. */
+  take(ticket: number): SharedArrayBuffer;
+  /** Returns the stashed buffer and keeps the ticket. */
+  peek(ticket: number): SharedArrayBuffer;
+  /** How many tickets are waiting to be taken. */
+  stashed(): number;
+  /** Names a SharedArrayBuffer process-wide (thread-context SharedMemory); false if the name is taken. */
+  publish(name: string, buffer: SharedArrayBuffer): boolean;
+  /** The buffer published under `name`, if any. */
+  lookup(name: string): SharedArrayBuffer | undefined;
+  /** Forgets a name (the memory lives on while anything still uses it); false if unknown. */
+  unpublish(name: string): boolean;
+}
+
+let addon: NativeAddon | undefined;
+
+export function native(): NativeAddon {
+  if (addon) return addon;
+  const require = createRequire(import.meta.url);
+  try {
+    addon = require("../../build/Release/multiproc_native.node") as NativeAddon;
+  } catch (error) {
+    throw new Error(
+      "multiproc's native addon is not built (build/Release/multiproc_native.node is missing). " +
+        "Run `npm install` (or `npm rebuild multiproc`) with a C++ compiler and Node's headers available.",
+      { cause: error },
+    );
+  }
+  return addon;
+}

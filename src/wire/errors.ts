@@ -1,0 +1,119 @@
+/**
+ * Errors across the worker boundary: class, message, own properties, `cause`,
+ * and the worker's stack appended to the caller's.
+ *
+ * Structured clone keeps only a few built-in error fields, so errors travel as
+ * a plain record and are rebuilt with their class here: built-in classes and
+ * the library's own by name; any other class becomes an Error whose `name`
+ * is the original class name.
+ */
+import { libraryErrorClasses } from "../errors.ts";
+
+export interface EncodedError {
+  kind: "error";
+  name: string;
+  className: string;
+  message: string;
+  stack?: string;
+  props: Record<string, unknown>;
+  cause?: EncodedError | { kind: "value"; value: unknown };
+  errors?: EncodedError[];
+}
+
+const builtinErrorClasses: Record<string, new (message?: string) => Error> = {
+  Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError,
+};
+
+function isCloneable(value: unknown): boolean {
+  try {
+    structuredClone(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function encodeCause(cause: unknown): EncodedError["cause"] {
+  if (cause instanceof Error) return encodeError(cause);
+  return { kind: "value", value: isCloneable(cause) ? cause : String(cause) };
+}
+
+/** Turns anything thrown into a cloneable record. */
+export function encodeError(thrown: unknown, depth = 0): EncodedError {
+  if (!(thrown instanceof Error)) {
+    const text = typeof thrown === "string" ? thrown : safeString(thrown);
+    return { kind: "error", name: "Error", className: "Error", message: text, props: { thrownValue: isCloneable(thrown) ? thrown : text } };
+  }
+  const props: Record<string, unknown> = {};
+  for (const key of Object.keys(thrown)) {
+    if (key === "cause" || key === "stack" || key === "message") continue;
+    const value = (thrown as unknown as Record<string, unknown>)[key];
+    props[key] = isCloneable(value) ? value : safeString(value);
+  }
+  // `code` and the like may live on the prototype (library errors): keep them visible.
+  const code = (thrown as { code?: unknown }).code;
+  if (code !== undefined && !("code" in props)) props.code = code;
+  const encoded: EncodedError = {
+    kind: "error",
+    name: thrown.name,
+    className: thrown.constructor?.name ?? "Error",
+    message: thrown.message,
+    stack: thrown.stack,
+    props,
+  };
+  if ("cause" in thrown && depth < 8) encoded.cause = encodeCause(thrown.cause);
+  if (thrown instanceof AggregateError && depth < 8) encoded.errors = thrown.errors.map((e) => encodeError(e, depth + 1));
+  return encoded;
+}
+
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+function errorClass(encoded: EncodedError): new (message?: string) => Error {
+  return libraryErrorClasses[encoded.className] ?? builtinErrorClasses[encoded.className] ?? libraryErrorClasses[encoded.name] ?? builtinErrorClasses[encoded.name] ?? Error;
+}
+
+/**
+ * Rebuilds an error. `origin` names where it was thrown ("PoolWorker-2 (pid 123,
+ * thread 4)"); `callerStack` is the stack of the call that is now failing.
+ */
+export function decodeError(encoded: EncodedError, origin?: string, callerStack?: string): Error {
+  const Class = encoded.errors ? AggregateError : errorClass(encoded);
+  const error: Error =
+    Class === (AggregateError as unknown)
+      ? new AggregateError(encoded.errors!.map((e) => decodeError(e, origin)), encoded.message)
+      : new Class(encoded.message);
+  if (error.name !== encoded.name) {
+    Object.defineProperty(error, "name", { value: encoded.name, writable: true, configurable: true, enumerable: false });
+  }
+  for (const [key, value] of Object.entries(encoded.props)) {
+    try {
+      (error as unknown as Record<string, unknown>)[key] = value;
+    } catch {
+      // read-only on this class: leave the class's own value
+    }
+  }
+  if (encoded.cause !== undefined) {
+    const cause = encoded.cause.kind === "error" ? decodeError(encoded.cause, origin) : encoded.cause.value;
+    Object.defineProperty(error, "cause", { value: cause, writable: true, configurable: true, enumerable: false });
+  }
+  const remoteStack = encoded.stack ?? `${encoded.name}: ${encoded.message}`;
+  const head = callerStack ? callerStack.replace(/^[^\n]*/, `${encoded.name}: ${encoded.message}`) : remoteStack;
+  const stack = callerStack
+    ? `${head}\n    --- the error above was raised in ${origin ?? "a worker"} ---\n${indentStack(remoteStack)}`
+    : remoteStack;
+  Object.defineProperty(error, "stack", { value: stack, writable: true, configurable: true, enumerable: false });
+  return error;
+}
+
+function indentStack(stack: string): string {
+  return stack
+    .split("\n")
+    .map((line) => (line.startsWith("    ") ? line : `    ${line}`))
+    .join("\n");
+}

@@ -1,0 +1,91 @@
+/**
+ * Every message between a parent and its workers, as discriminated unions on `type`.
+ * Payloads that may hold library objects carry `wired: true` after encodeForWire
+ * replaced them, so the receiver revives only when needed.
+ */
+import type { ProcessIdentity } from "../process-identity.ts";
+import type { EncodedError } from "./errors.ts";
+import type { FunctionRef } from "./functions.ts";
+
+/** What every worker learns at start (workerData / the first message). */
+export interface BootstrapCommon {
+  /** The worker's name and daemon flag; it fills in its own pid and ident when it starts. */
+  identity: Pick<ProcessIdentity, "name" | "daemon">;
+  parent: ProcessIdentity;
+  entryModule: string | null;
+  registeredModules: string[];
+  /** Modules the worker imports before anything else (the `modules` option). */
+  preloadModules: string[];
+  /** URL of a module loader API to register first (tsx, when the program runs TypeScript). */
+  loader: string | null;
+}
+
+export interface PoolBootstrap extends BootstrapCommon {
+  role: "pool";
+  initializer: FunctionRef | null;
+  initArgs: unknown[];
+  initArgsWired: boolean;
+  /** Retire after this many tasks (maxTasksPerChild); null: never. */
+  maxTasks: number | null;
+}
+
+export interface ProcessBootstrap extends BootstrapCommon {
+  role: "process";
+}
+
+export type BootstrapData = PoolBootstrap | ProcessBootstrap;
+
+// ------------------------------------------------------------ parent -> worker
+
+/** One chunk of a pool job: call `fn` on each item (spread when `star`). */
+export interface TaskMessage {
+  type: "task";
+  job: number;
+  chunk: number;
+  fn: FunctionRef;
+  items: unknown[];
+  star: boolean;
+  wired: boolean;
+}
+
+/** What a Process runs: a function, or an instance of an exported Process subclass. */
+export type ProcessTarget =
+  | { kind: "function"; fn: FunctionRef; args: unknown[] }
+  | { kind: "instance"; cls: FunctionRef; fields: Record<string, unknown> };
+
+export interface RunMessage {
+  type: "run";
+  target: ProcessTarget;
+  wired: boolean;
+}
+
+/** Finish the current task, then exit cleanly. */
+export interface StopMessage {
+  type: "stop";
+}
+
+export type ParentMessage = TaskMessage | RunMessage | StopMessage;
+
+// ------------------------------------------------------------ worker -> parent
+
+/** The worker finished starting (modules imported, initializer run). */
+export interface ReadyMessage {
+  type: "ready";
+}
+
+/** Starting failed (a module threw on import, the initializer threw); the worker exits next. */
+export interface StartupFailedMessage {
+  type: "startup-failed";
+  error: EncodedError;
+}
+
+export type ResultMessage =
+  | { type: "result"; job: number; chunk: number; ok: true; values: unknown[]; wired: boolean }
+  | { type: "result"; job: number; chunk: number; ok: false; error: EncodedError };
+
+/** The worker reached maxTasksPerChild and will exit once this is sent. */
+export interface RetiringMessage {
+  type: "retiring";
+}
+
+export type WorkerMessage = ReadyMessage | StartupFailedMessage | ResultMessage | RetiringMessage;

@@ -1,0 +1,133 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import * as mp from "multiproc";
+import { forEachContext } from "../helpers/contexts.ts";
+import * as targets from "../fixtures/process-targets.ts";
+
+const T = { timeout: 30_000 };
+
+forEachContext((context) => {
+  test("a target that returns exits 0", T, async () => {
+    const p = new mp.Process({ target: targets.doNothing, context });
+    assert.equal(p.exitCode, null);
+    assert.equal(p.isAlive(), false);
+    p.start();
+    assert.equal(p.isAlive(), true);
+    await p.join();
+    assert.equal(p.exitCode, 0);
+    assert.equal(p.isAlive(), false);
+  });
+
+  test("a target that throws exits 1", T, async () => {
+    const p = new mp.Process({ target: targets.throwError, args: ["boom"], context });
+    p.start();
+    await p.join();
+    assert.equal(p.exitCode, 1);
+  });
+
+  test("process.exit(N) gives exit code N", T, async () => {
+    const p = new mp.Process({ target: targets.exitWith, args: [7], context });
+    p.start();
+    await p.join();
+    assert.equal(p.exitCode, 7);
+  });
+
+  test("join(timeout) returns while the process still runs; terminate gives -15", T, async () => {
+    const p = new mp.Process({ target: targets.sleepFor, args: [20_000], context });
+    p.start();
+    const started = performance.now();
+    await p.join(200);
+    assert.ok(performance.now() - started < 5_000);
+    assert.equal(p.isAlive(), true);
+    assert.equal(p.exitCode, null);
+    assert.ok(mp.activeChildren().includes(p));
+    p.terminate();
+    await p.join();
+    assert.equal(p.exitCode, -15);
+    assert.ok(!mp.activeChildren().includes(p));
+  });
+
+  test("kill gives -9", T, async () => {
+    const p = new mp.Process({ target: targets.sleepFor, args: [20_000], context });
+    p.start();
+    p.kill();
+    await p.join();
+    assert.equal(p.exitCode, -9);
+  });
+
+  test("names are Process-N; the child knows itself and its parent", T, async () => {
+    const buffer = new SharedArrayBuffer(4096);
+    const p = new mp.Process({ target: targets.reportIdentity, args: [buffer], context });
+    assert.match(p.name, /^Process-\d+$/);
+    p.start();
+    await p.join();
+    assert.equal(p.exitCode, 0);
+    const length = new Int32Array(buffer, 0, 1)[0]!;
+    const report = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, length).slice()));
+    assert.equal(report.me.name, p.name);
+    assert.equal(report.parent.name, "MainProcess");
+    assert.equal(report.isMain, false);
+    assert.equal(mp.currentProcess().name, "MainProcess");
+    assert.equal(mp.parentProcess(), null);
+    assert.equal(mp.isMainProcess(), true);
+  });
+
+  test("a custom name and shared typed-array arguments", T, async () => {
+    const view = new Int32Array(new SharedArrayBuffer(16));
+    const p = new mp.Process({ target: targets.writeSlot, args: [view, 2, 99], name: "writer", context });
+    assert.equal(p.name, "writer");
+    p.start();
+    await p.join();
+    assert.equal(view[2], 99);
+  });
+
+  test("an exported Process subclass runs its own run() with its own fields", T, async () => {
+    const view = new Int32Array(new SharedArrayBuffer(8));
+    const workers = [new targets.Counter(view, 1000), new targets.Counter(view, 1000)];
+    for (const w of workers) w.start();
+    for (const w of workers) await w.join();
+    assert.deepEqual(workers.map((w) => w.exitCode), [0, 0]);
+    assert.equal(view[0], 2000);
+    assert.equal(view[1], workers[1]!.name.length);
+  });
+
+  test("a non-exported function is sent as source and works without closures", T, async () => {
+    const view = new Int32Array(new SharedArrayBuffer(8));
+    const p = new mp.Process({
+      target: (v: Int32Array) => {
+        Atomics.store(v, 0, 5);
+      },
+      args: [view],
+      context,
+    });
+    p.start();
+    await p.join();
+    assert.equal(p.exitCode, 0);
+    assert.equal(view[0], 5);
+  });
+
+  test("lifecycle misuse throws clear errors", T, async () => {
+    const p = new mp.Process({ target: targets.doNothing, context });
+    await assert.rejects(p.join(), /can only join a started process/);
+    p.start();
+    assert.throws(() => p.start(), /cannot start a process twice/);
+    await p.join();
+    p.close();
+    assert.throws(() => p.isAlive(), /closed/);
+    assert.throws(() => new mp.Process({ target: 5 as never }), /Expected `target` to be a function/);
+  });
+
+  test("an argument that cannot be cloned throws at start, naming it", T, async () => {
+    const p = new mp.Process({ target: targets.doNothing, args: [{ ok: 1, bad: () => 1 }], context });
+    assert.throws(() => p.start(), /args\[0\]\.bad cannot be cloned: functions cannot be sent/);
+  });
+
+  test("await using joins and closes", T, async () => {
+    const view = new Int32Array(new SharedArrayBuffer(8));
+    {
+      await using p = new mp.Process({ target: targets.writeSlot, args: [view, 0, 3], context });
+      p.start();
+    }
+    assert.equal(view[0], 3);
+  });
+});
