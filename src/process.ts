@@ -86,6 +86,15 @@ export class Process {
     return this.#target?.(...(this.#args as never[]));
   }
 
+  /**
+   * False on the instance a worker rebuilt for a subclass's run(): it was made
+   * without the constructor, so it has no parent-side state and describes the
+   * worker it runs in (as `self.pid` in a Python child is the child's own pid).
+   */
+  #isParentSide(): boolean {
+    return #state in this;
+  }
+
   #checkNotClosed(): void {
     if (this.#state === "closed") throw new Error(`process object ${this.name} is closed`);
   }
@@ -166,24 +175,28 @@ export class Process {
 
   /** Whether the process has started and not yet exited. */
   isAlive(): boolean {
+    if (!this.#isParentSide()) return true;
     this.#checkNotClosed();
     return this.#state === "started" && this.#exit === null;
   }
 
   /** Python's exitcode: null while running, 0 on success, 1 after an error, N after exit(N), -SIGNUM if killed. */
   get exitCode(): number | null {
+    if (!this.#isParentSide()) return null;
     this.#checkNotClosed();
     return this.#exit?.exitCode ?? null;
   }
 
   /** The OS process id (null before start). In the thread context every worker shares the parent's pid. */
   get pid(): number | null {
+    if (!this.#isParentSide()) return currentIdentity().pid;
     this.#checkNotClosed();
     return this.#handle?.pid ?? null;
   }
 
   /** A per-worker id: the thread id (thread context) or the pid (process context); null before start. */
   get ident(): number | null {
+    if (!this.#isParentSide()) return currentIdentity().ident;
     this.#checkNotClosed();
     return this.#handle?.ident ?? null;
   }
