@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import * as mp from "multiproc";
+import { kWire } from "../../src/symbols.ts";
+import { decodeFromWire, decodeMessage, encodeForWire, encodeMessage, registerWireType } from "../../src/wire/serialize.ts";
+import { decodeError, encodeError } from "../../src/wire/errors.ts";
+import { findUncloneable } from "../../src/wire/clone-check.ts";
+import { loadFunction, resolveFunction } from "../../src/wire/functions.ts";
+import * as fixtures from "../fixtures/exports-for-resolution.ts";
+
+const T = { timeout: 10_000 };
+
+class FakeShared {
+  constructor(readonly buffer: SharedArrayBuffer) {}
+  [kWire]() {
+    return { type: "FakeShared", state: { buffer: this.buffer } };
+  }
+}
+registerWireType("FakeShared", (state) => new FakeShared((state as { buffer: SharedArrayBuffer }).buffer));
+
+test("encodeForWire returns plain data untouched and unflagged", T, () => {
+  const data = { a: [1, 2, { b: "c" }], m: new Map([[1, { d: 2 }]]), s: new Set([1]), t: new Uint8Array(4) };
+  const { value, wired } = encodeForWire(data);
+  assert.equal(value, data);
+  assert.equal(wired, false);
+});
+
+test("library objects are replaced by placeholders, copied only along their path", T, () => {
+  const shared = new FakeShared(new SharedArrayBuffer(8));
+  const untouched = { keep: true };
+  const data = { list: [1, shared], untouched, map: new Map([["k", shared]]) };
+  const { value, wired } = encodeForWire(data);
+  assert.equal(wired, true);
+  assert.notEqual(value, data);
+  assert.equal((value as typeof data).untouched, untouched);
+  assert.ok(data.list[1] instanceof FakeShared, "the caller's value is not modified");
+  const revived = decodeFromWire(structuredClone(value)) as typeof data;
+  assert.ok(revived.list[1] instanceof FakeShared);
+  assert.equal((revived.list[1] as FakeShared).buffer.byteLength, 8);
+  assert.ok(revived.map.get("k") instanceof FakeShared);
+});
+
+test("byte messages carry shared buffers and typed views over them as shared memory", T, () => {
+  const buffer = new SharedArrayBuffer(16);
+  const view = new Int32Array(buffer, 4, 2);
+  const message = encodeMessage({ view, buffer, shared: new FakeShared(buffer), n: 5n });
+  assert.equal(message.wired, true);
+  const out = decodeMessage(message.payload, message.wired) as { view: Int32Array; buffer: SharedArrayBuffer; shared: FakeShared; n: bigint };
+  out.view[0] = 42;
+  assert.equal(new Int32Array(buffer)[1], 42);
+  new Int32Array(out.buffer)[3] = 7;
+  assert.equal(new Int32Array(buffer)[3], 7);
+  new Int32Array(out.shared.buffer)[0] = 9;
+  assert.equal(new Int32Array(buffer)[0], 9);
+  assert.equal(out.n, 5n);
+});
+
+test("errors keep class, message, own properties, cause and both stacks", T, () => {
+  const original = new RangeError("too far", { cause: new Error("root") });
+  Object.assign(original, { code: "E_FAR", detail: { at: 3 } });
+  const rebuilt = decodeError(structuredClone(encodeError(original)), "PoolWorker-1", new Error("caller").stack);
+  assert.ok(rebuilt instanceof RangeError);
+  assert.equal(rebuilt.message, "too far");
+  assert.equal((rebuilt as RangeError & { code: string }).code, "E_FAR");
+  assert.deepEqual((rebuilt as RangeError & { detail: unknown }).detail, { at: 3 });
+  assert.ok(rebuilt.cause instanceof Error);
+  assert.equal((rebuilt.cause as Error).message, "root");
+  assert.match(rebuilt.stack!, /RangeError: too far/);
+  assert.match(rebuilt.stack!, /raised in PoolWorker-1/);
+  assert.match(rebuilt.stack!, /wire\.test\.ts/);
+});
+
+test("library error classes survive the trip", T, () => {
+  const rebuilt = decodeError(structuredClone(encodeError(new mp.TimeoutError("late", { timeout: 5 }))));
+  assert.ok(rebuilt instanceof mp.TimeoutError);
+  assert.ok(rebuilt instanceof mp.ProcessError);
+  assert.equal((rebuilt as mp.TimeoutError).timeout, 5);
+  assert.equal((rebuilt as mp.TimeoutError).code, "ERR_MP_TIMEOUT");
+});
+
+test("non-error throws become errors that keep the thrown value", T, () => {
+  const rebuilt = decodeError(structuredClone(encodeError("just a string")));
+  assert.equal(rebuilt.message, "just a string");
+});
+
+test("findUncloneable names the path of the first bad value", T, () => {
+  assert.deepEqual(findUncloneable({ a: [1, { f: () => 1 }] }, "args")?.path, "args.a[1].f");
+  assert.equal(findUncloneable({ a: [1, 2] }, "args"), undefined);
+  assert.match(findUncloneable(new Map([["k", Symbol("s")]]), "v")!.path, /get\("k"\)/);
+});
+
+test("exported functions resolve by module and name", T, () => {
+  const url = new URL("../fixtures/exports-for-resolution.ts", import.meta.url).href;
+  assert.deepEqual(resolveFunction(fixtures.plainExport, [url]), { kind: "export", module: url, name: "plainExport" });
+  assert.deepEqual(resolveFunction(fixtures.arrowExport, [url]), { kind: "export", module: url, name: "arrowExport" });
+  assert.deepEqual(resolveFunction(fixtures.publicName, [url]), { kind: "export", module: url, name: "publicName" });
+  assert.deepEqual(resolveFunction(Math.max), { kind: "global", path: "Math.max" });
+});
+
+test("other functions go as source text and compile in the worker, methods included", T, async () => {
+  const ref = resolveFunction((x: number) => x * 3);
+  assert.equal(ref.kind, "source");
+  assert.equal((await loadFunction(ref))(2), 6);
+  const holder = {
+    triple(x: number) {
+      return x * 3;
+    },
+  };
+  assert.equal((await loadFunction(resolveFunction(holder.triple)))(3), 9);
+});
+
+test("a source function that uses a closure explains how to fix it", T, async () => {
+  const hidden = 10;
+  const fn = await loadFunction(resolveFunction(function usesClosure(x: number) {
+    return x + hidden;
+  }));
+  assert.throws(() => fn(1), (error: Error) => {
+    assert.ok(error instanceof ReferenceError);
+    assert.match(error.message, /hidden is not defined/);
+    assert.match(error.message, /usesClosure was sent to the worker as source text/);
+    assert.match(error.message, /Export it from a module/);
+    return true;
+  });
+});
+
+test("bad functions are refused with a clear message", T, () => {
+  assert.throws(() => resolveFunction(42, [], "`target`"), /Expected `target` to be a function, got number/);
+  assert.throws(() => resolveFunction(Array.prototype.map), /built-in function map/);
+});
