@@ -131,3 +131,24 @@ forEachContext((context) => {
     assert.equal(view[0], 3);
   });
 });
+
+test("a daemon child is terminated when its parent finishes; a normal child is waited for", { timeout: 60_000 }, async () => {
+  const { spawn } = await import("node:child_process");
+  const script = new URL("../fixtures/daemon-parent.ts", import.meta.url).pathname;
+  const run = (kind: string, ms: number) =>
+    new Promise<{ code: number | null; elapsed: number; out: string }>((resolve) => {
+      const started = performance.now();
+      const child = spawn(process.execPath, [...process.execArgv, script, kind, String(ms)], { stdio: ["ignore", "pipe", "inherit"] });
+      let out = "";
+      child.stdout.on("data", (chunk) => (out += chunk));
+      child.on("exit", (code) => resolve({ code, elapsed: performance.now() - started, out }));
+    });
+  const daemon = await run("daemon", 60_000);
+  assert.equal(daemon.code, 0);
+  assert.match(daemon.out, /daemon=true/);
+  assert.ok(daemon.elapsed < 30_000, `the daemon child kept its parent alive for ${daemon.elapsed} ms`);
+  const normal = await run("normal", 1_500);
+  assert.equal(normal.code, 0);
+  assert.match(normal.out, /daemon=false/);
+  assert.ok(normal.elapsed >= 1_400, `the parent exited after ${normal.elapsed} ms, before its child finished`);
+});
