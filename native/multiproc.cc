@@ -36,7 +36,11 @@ using v8::SharedArrayBuffer;
 using v8::Value;
 
 std::mutex stash_mutex;
-std::unordered_map<uint64_t, std::shared_ptr<v8::BackingStore>> stash_table;
+// Heap-allocated and never destroyed: a static table's destructor would free
+// backing stores after V8 is torn down at process exit and crash (SIGSEGV)
+// whenever a stashed buffer was never taken (an unread queue item).
+std::unordered_map<uint64_t, std::shared_ptr<v8::BackingStore>>& stash_table =
+    *new std::unordered_map<uint64_t, std::shared_ptr<v8::BackingStore>>();
 uint64_t next_ticket = 1;
 
 void Throw(Isolate* isolate, const char* message) {
@@ -106,7 +110,8 @@ void Stashed(const FunctionCallbackInfo<Value>& args) {
 }
 
 std::mutex names_mutex;
-std::unordered_map<std::string, std::shared_ptr<v8::BackingStore>> names_table;
+std::unordered_map<std::string, std::shared_ptr<v8::BackingStore>>& names_table =
+    *new std::unordered_map<std::string, std::shared_ptr<v8::BackingStore>>();  // never destroyed, as stash_table
 
 std::string ArgString(Isolate* isolate, Local<Value> value) {
   v8::String::Utf8Value text(isolate, value);

@@ -13,3 +13,19 @@ export type { ProcessIdentity } from "./process-identity.ts";
 export { getLogger, logToStderr, type Logger, type LogLevel } from "./util/logger.ts";
 export { setStartMethod, getStartMethod, getAllStartMethods } from "./start-method.ts";
 export type { StartMethod, ResourceLimits } from "./backends/backend.ts";
+export { Queue, JoinableQueue, SimpleQueue, type QueueOptions } from "./queues.ts";
+export {
+  Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition, Barrier,
+  type AcquireOptions, type BarrierOptions,
+} from "./synchronize/index.ts";
+export { Pipe, type Connection } from "./connection.ts";
+export { Pool } from "./pool/pool.ts";
+export type { PoolOptions, SubmitOptions, ApplyOptions, ApplyAsyncOptions, MapOptions, MapAsyncOptions } from "./pool/pool.ts";
+export type { AsyncResult, IMapIterator } from "./pool/results.ts";
+export { transfer } from "./transfer.ts";
+export {
+  createValue as Value, createRawValue as RawValue, createSharedArray as Array, createRawArray as RawArray,
+  type RawValue as RawValueObject, type SynchronizedValue, type SynchronizedArray, type SynchronizedOptions,
+  type Typecode, type BigIntTypecode, type TypecodeValue, type TypedArrayOf,
+} from "./sharedctypes.ts";
+export { SharedMemory, ShareableList, type SharedMemoryOptions, type ShareableValue } from "./shared-memory.ts";

@@ -46,6 +46,8 @@ export interface TaskMessage {
   items: unknown[];
   star: boolean;
   wired: boolean;
+  /** Index of items[0] in the job's input, to name a bad result; null for apply (one call, one result). */
+  start: number | null;
 }
 
 /** What a Process runs: a function, or an instance of an exported Process subclass. */
@@ -64,7 +66,14 @@ export interface StopMessage {
   type: "stop";
 }
 
-export type ParentMessage = TaskMessage | RunMessage | StopMessage;
+/** Give back a task posted behind another one (pipelining) if it has not started; answered by "stolen". */
+export interface StealMessage {
+  type: "steal";
+  job: number;
+  chunk: number;
+}
+
+export type ParentMessage = TaskMessage | RunMessage | StopMessage | StealMessage;
 
 // ------------------------------------------------------------ worker -> parent
 
@@ -88,4 +97,11 @@ export interface RetiringMessage {
   type: "retiring";
 }
 
-export type WorkerMessage = ReadyMessage | StartupFailedMessage | ResultMessage | RetiringMessage;
+/** A task asked back by "steal" was removed before it started; the parent runs it elsewhere. */
+export interface StolenMessage {
+  type: "stolen";
+  job: number;
+  chunk: number;
+}
+
+export type WorkerMessage = ReadyMessage | StartupFailedMessage | ResultMessage | RetiringMessage | StolenMessage;

@@ -1,0 +1,40 @@
+/**
+ * One child run of the orchestrator (bench/run.ts), so that libraries never share
+ * a process, a heap or leftover threads, and a hang costs one timeout, not the run:
+ *
+ *   node --conditions=multiproc-source --import tsx bench/lib/child.ts pool <library>
+ *   node --conditions=multiproc-source --import tsx bench/lib/child.ts micro <name>
+ *
+ * It prints its result as one line starting with RESULT_MARK; everything else on
+ * stdout is ignored by the orchestrator.
+ */
+import { isMainProcess } from "../../src/index.ts";
+import { runPoolSuite, type PoolLibrary } from "../macro/suite.ts";
+import { planFromEnv } from "./plan.ts";
+import { RESULT_MARK } from "./spawn.ts";
+
+type MicroModule = { run(opts: { durationMs: number }): Promise<Record<string, number>> };
+
+async function main(kind: string | undefined, name: string | undefined): Promise<unknown> {
+  const plan = planFromEnv();
+  if (kind === "pool" && name) {
+    const library = ((await import(`../macro/${name}.ts`)) as { default: PoolLibrary }).default;
+    return runPoolSuite(library, plan);
+  }
+  if (kind === "micro" && name) {
+    const micro = (await import(`../micro/${name}.ts`)) as MicroModule;
+    return micro.run({ durationMs: plan.microMs });
+  }
+  throw new TypeError(`Usage: bench/lib/child.ts pool|micro <name>, got \`${process.argv.slice(2).join(" ")}\``);
+}
+
+if (isMainProcess()) {
+  const result = await main(process.argv[2], process.argv[3]);
+  process.stdout.write(`${RESULT_MARK}${JSON.stringify(result)}\n`);
+  // Whatever still holds the event loop open now is a pool that did not shut down;
+  // say so rather than wait for the orchestrator's timeout.
+  setTimeout(() => {
+    console.error(`bench: ${process.argv.slice(2).join(" ")} still has open handles 5 s after its results; exiting`);
+    process.exit(0);
+  }, 5_000).unref();
+}

@@ -1,0 +1,24 @@
+/**
+ * Seed 003, part 2: Pipe. A child sends [42, null, "hello"] through its end and
+ * closes it; the parent receives it.
+ *
+ * Run: node --conditions=multiproc-source --import tsx examples/pipe-send.ts
+ */
+import * as mp from "multiproc";
+
+mp.registerModule(import.meta.url);
+
+export function f(conn: mp.Connection<unknown>): void {
+  conn.send([42, null, "hello"]);
+  conn.close();
+}
+
+if (mp.isMainProcess()) {
+  const [parentConn, childConn] = mp.Pipe();
+  const p = new mp.Process({ target: f, args: [childConn] });
+  p.start();
+  await p.join();
+  console.log(await parentConn.recv()); // prints "[ 42, null, 'hello' ]"
+  parentConn.close();
+  childConn.close();
+}

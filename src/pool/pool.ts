@@ -1,0 +1,492 @@
+/**
+ * mp.Pool (CPython's multiprocessing.pool.Pool): a fixed set of workers that run
+ * function calls for the caller. This file is the API: option checks, state
+ * (running, closed, terminated) and turning each call into a job; the scheduler
+ * runs the jobs.
+ *
+ * Lifecycle: RUN --close()--> CLOSE --(queued work done, workers exit)--> joined
+ *            RUN/CLOSE --terminate()--> TERMINATE --(workers killed)--> joined
+ */
+import { availableParallelism } from "node:os";
+import type { TransferListItem } from "node:worker_threads";
+import type { ResourceLimits, StartMethod } from "../backends/backend.ts";
+import { backendFor } from "../backends/index.ts";
+import { commonBootstrap, moduleUrls, nextChildNumber } from "../spawn.ts";
+import { resolveStartMethod } from "../start-method.ts";
+import { uncloneableError } from "../wire/clone-check.ts";
+import { resolveFunction } from "../wire/functions.ts";
+import type { FunctionRef } from "../wire/functions.ts";
+import type { PoolBootstrap } from "../wire/protocol.ts";
+import { encodeForWire } from "../wire/serialize.ts";
+import { defaultChunkSize, readAheadWindow } from "./chunking.ts";
+import { Collector, enqueueChunk, Feed, isInput, isSyncIterable } from "./feed.ts";
+import type { Input } from "./feed.ts";
+import { ApplySink, AsyncResult, IMapIterator, MapSink, validateTimeout } from "./results.ts";
+import type { ResultCallbacks } from "./results.ts";
+import { Scheduler } from "./scheduler.ts";
+import type { Job, JobSink } from "./scheduler.ts";
+
+/** mp.cpuCount(): the default number of workers. */
+function cpuCount(): number {
+  return availableParallelism();
+}
+
+export interface PoolOptions {
+  /** Number of workers. @default mp.cpuCount() */
+  processes?: number | null;
+  /** Runs once in each worker, before its first task (may be async). */
+  initializer?: ((...args: never[]) => unknown) | null;
+  /** Arguments of the initializer. @default [] */
+  initArgs?: unknown[];
+  /** Replace a worker after it ran this many tasks (chunks). @default null: never */
+  maxTasksPerChild?: number | null;
+  /** The kind of worker. @default "thread" */
+  context?: StartMethod;
+  /** Modules whose exported functions may be sent by reference; each worker imports them first. */
+  modules?: (string | URL)[];
+  /** Per-worker memory and stack limits, with Node's names. */
+  resourceLimits?: ResourceLimits;
+}
+
+/** Options of every call that submits work. */
+export interface SubmitOptions {
+  /** Drops the call's queued tasks and rejects it with `signal.reason`. */
+  signal?: AbortSignal;
+  /** Per task, in ms from the task's start: an overdue task's worker is killed and replaced, the task rejects with mp.TimeoutError. */
+  timeout?: number;
+}
+
+export interface ApplyOptions extends SubmitOptions {
+  /** ArrayBuffers and ports among the arguments to move to the worker instead of copying them. */
+  transfer?: readonly TransferListItem[];
+}
+
+export interface ApplyAsyncOptions<R> extends ApplyOptions {
+  /** Called in the main thread with the result, before the AsyncResult resolves. */
+  callback?: (result: R) => void;
+  /** Called in the main thread with the error, before the AsyncResult rejects. */
+  errorCallback?: (error: Error) => void;
+}
+
+export interface MapOptions extends SubmitOptions {
+  /** Items per task. @default map: as CPython (len / (4 * processes), rounded up); imap: 1 */
+  chunkSize?: number;
+}
+
+export interface MapAsyncOptions<R> extends MapOptions {
+  /** Called once in the main thread with the whole list of results. */
+  callback?: (results: R[]) => void;
+  /** Called in the main thread with the first error. */
+  errorCallback?: (error: Error) => void;
+}
+
+const enum State {
+  Run,
+  Close,
+  Terminate,
+}
+
+/** setTimeout's largest delay; longer timeouts mean no timeout. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function describe(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === "string" ? JSON.stringify(value) : String(value);
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  return `\`${text}\` (${value === null ? "null" : typeof value})`;
+}
+
+function checkInteger(name: string, value: unknown, min: number): number {
+  if (typeof value !== "number") throw new TypeError(`Expected \`${name}\` to be an integer >= ${min}, got ${describe(value)}`);
+  if (!Number.isInteger(value) || value < min) {
+    throw new RangeError(`Expected \`${name}\` to be an integer >= ${min}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function checkFunction(name: string, value: unknown): void {
+  if (value !== undefined && typeof value !== "function") {
+    throw new TypeError(`Expected \`${name}\` to be a function, got ${describe(value)}`);
+  }
+}
+
+function checkResourceLimits(value: unknown): ResourceLimits | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "object") throw new TypeError(`Expected \`resourceLimits\` to be an object, got ${describe(value)}`);
+  const known = ["maxOldGenerationSizeMb", "maxYoungGenerationSizeMb", "stackSizeMb", "codeRangeSizeMb"];
+  for (const [key, limit] of Object.entries(value)) {
+    if (!known.includes(key)) {
+      throw new TypeError(`Unknown resource limit \`resourceLimits.${key}\`; use one of ${known.map((k) => `\`${k}\``).join(", ")}`);
+    }
+    if (limit !== undefined && (typeof limit !== "number" || !(limit > 0))) {
+      throw new RangeError(`Expected \`resourceLimits.${key}\` to be a number > 0 (megabytes), got ${describe(limit)}`);
+    }
+  }
+  return value as ResourceLimits;
+}
+
+function checkSubmitOptions(options: SubmitOptions | undefined): number | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== "object" || options === null) throw new TypeError(`Expected the options to be an object, got ${describe(options)}`);
+  const { signal, timeout } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describe(signal)}`);
+  }
+  if (timeout === undefined || timeout === null) return undefined;
+  if (typeof timeout !== "number" || !(timeout > 0)) {
+    throw new RangeError(`Expected \`timeout\` to be a number of milliseconds > 0, got ${describe(timeout)}`);
+  }
+  return timeout > MAX_TIMER_MS ? undefined : timeout;
+}
+
+function checkChunkSize(chunkSize: unknown): number | undefined {
+  if (chunkSize === undefined || chunkSize === null) return undefined;
+  return checkInteger("chunkSize", chunkSize, 1);
+}
+
+function checkInput(value: unknown): asserts value is Input<unknown> {
+  if (!isInput(value)) throw new TypeError(`Expected \`iterable\` to be an Iterable or AsyncIterable, got ${describe(value)}`);
+}
+
+function notRunningError(): Error {
+  return Object.assign(new Error("Pool is not running: it was closed or terminated, so it takes no new tasks"), {
+    code: "ERR_MP_POOL_NOT_RUNNING",
+  });
+}
+
+function terminatedError(): Error {
+  return Object.assign(new Error("The pool was terminated before this task finished"), { code: "ERR_MP_POOL_TERMINATED" });
+}
+
+/**
+ * A pool of workers (Python's `multiprocessing.Pool`). Workers start when the pool
+ * is created; idle workers do not keep the program alive.
+ *
+ * @throws TypeError/RangeError for an invalid option, naming it.
+ * @example
+ * await using pool = new mp.Pool(4);
+ * console.log(await pool.map(square, [1, 2, 3])); // [1, 4, 9]
+ */
+export class Pool {
+  readonly #processes: number;
+  readonly #modules: string[];
+  readonly #scheduler: Scheduler;
+  readonly #refs = new WeakMap<Function, FunctionRef>();
+  #state = State.Run;
+
+  constructor(options?: number | PoolOptions | null) {
+    const opts: PoolOptions = typeof options === "number" ? { processes: options } : (options ?? {});
+    if (typeof opts !== "object") {
+      throw new TypeError(`Expected the Pool's options to be a number of processes or an object, got ${describe(options)}`);
+    }
+    this.#processes = opts.processes === undefined || opts.processes === null ? cpuCount() : checkInteger("processes", opts.processes, 1);
+    const maxTasks =
+      opts.maxTasksPerChild === undefined || opts.maxTasksPerChild === null ? null : checkInteger("maxTasksPerChild", opts.maxTasksPerChild, 1);
+    checkFunction("initializer", opts.initializer ?? undefined);
+    const initArgs = opts.initArgs ?? [];
+    if (!Array.isArray(initArgs)) throw new TypeError(`Expected \`initArgs\` to be an array, got ${describe(initArgs)}`);
+    const resourceLimits = checkResourceLimits(opts.resourceLimits);
+    const backend = backendFor(resolveStartMethod(opts.context));
+    this.#modules = moduleUrls(opts.modules);
+    const initializer = opts.initializer ? resolveFunction(opts.initializer, this.#modules, "`initializer`") : null;
+    const encodedInit = encodeForWire(initArgs);
+    try {
+      structuredClone(encodedInit.value);
+    } catch (error) {
+      throw uncloneableError(initArgs, "initArgs", "the initializer's arguments to the pool workers", error);
+    }
+    const modules = opts.modules;
+    this.#scheduler = new Scheduler({
+      processes: this.#processes,
+      backend,
+      resourceLimits,
+      maxTasks,
+      nextName: () => `PoolWorker-${nextChildNumber()}`,
+      bootstrap: (name): PoolBootstrap => ({
+        ...commonBootstrap({ name, daemon: true, modules }),
+        role: "pool",
+        initializer,
+        initArgs: encodedInit.value as unknown[],
+        initArgsWired: encodedInit.wired,
+        maxTasks,
+      }),
+    });
+  }
+
+  #ref(fn: unknown): FunctionRef {
+    if (typeof fn === "function") {
+      const cached = this.#refs.get(fn);
+      if (cached) return cached;
+      const ref = resolveFunction(fn, this.#modules, "`fn`");
+      this.#refs.set(fn, ref);
+      return ref;
+    }
+    return resolveFunction(fn, this.#modules, "`fn`");
+  }
+
+  #checkRunning(): void {
+    if (this.#state !== State.Run) throw notRunningError();
+  }
+
+  /** Ties an abort signal to a job; returns false (and fails the sink) when it is aborted already. */
+  #watchSignal(job: Job, signal: AbortSignal | undefined): void {
+    if (!signal) return;
+    if (signal.aborted) {
+      this.#scheduler.abortJob(job, signal.reason);
+      return;
+    }
+    const onAbort = (): void => this.#scheduler.abortJob(job, signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    job.onFinish = () => signal.removeEventListener("abort", onAbort);
+  }
+
+  #submitApply<R>(fn: unknown, args: unknown, options: ApplyAsyncOptions<R> | undefined, caller: { stack?: string }): AsyncResult<R> {
+    this.#checkRunning();
+    const timeout = checkSubmitOptions(options);
+    const argList = args === undefined || args === null ? [] : args;
+    if (!Array.isArray(argList)) throw new TypeError(`Expected \`args\` to be an array of arguments, got ${describe(args)}`);
+    let callbacks: ResultCallbacks<R> | undefined;
+    let transfer: readonly TransferListItem[] | undefined;
+    if (options) {
+      checkFunction("callback", options.callback);
+      checkFunction("errorCallback", options.errorCallback);
+      if (options.callback || options.errorCallback) callbacks = { callback: options.callback, errorCallback: options.errorCallback };
+      if (options.transfer !== undefined) {
+        if (!Array.isArray(options.transfer)) throw new TypeError(`Expected \`transfer\` to be an array, got ${describe(options.transfer)}`);
+        transfer = options.transfer;
+      }
+    }
+    const ref = this.#ref(fn);
+    const sink = new ApplySink<R>(callbacks);
+    const job = this.#scheduler.createJob(ref, true, sink, caller, timeout, transfer);
+    if (this.#rejectIfBroken(job)) return sink.result;
+    this.#watchSignal(job, options?.signal);
+    if (!job.cancelled) {
+      const encoded = encodeForWire(argList);
+      this.#scheduler.enqueue({ job, chunk: 0, items: [encoded.value], wired: encoded.wired, start: null });
+    }
+    this.#scheduler.finishIfDone(job);
+    return sink.result;
+  }
+
+  #rejectIfBroken(job: Job): boolean {
+    const error = this.#scheduler.startupError;
+    if (error === null) return false;
+    this.#scheduler.abortJob(job, error);
+    return true;
+  }
+
+  /**
+   * Calls `fn(...args)` in a worker and resolves with its result (Python's `apply`).
+   * Rejects with the task's error, or at once when the pool is not running.
+   */
+  apply<A extends unknown[], R>(fn: (...args: A) => R, args?: A, options?: ApplyOptions): Promise<Awaited<R>> {
+    const caller: { stack?: string } = {};
+    Error.captureStackTrace(caller, this.apply);
+    try {
+      return this.#submitApply<Awaited<R>>(fn, args, options, caller).get();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Calls `fn(...args)` in a worker and returns an AsyncResult at once (Python's `apply_async`).
+   * @throws Error when the pool is not running; TypeError/RangeError for bad arguments.
+   */
+  applyAsync<A extends unknown[], R>(fn: (...args: A) => R, args?: A, options?: ApplyAsyncOptions<Awaited<R>>): AsyncResult<Awaited<R>> {
+    const caller: { stack?: string } = {};
+    Error.captureStackTrace(caller, this.applyAsync);
+    return this.#submitApply<Awaited<R>>(fn, args, options, caller);
+  }
+
+  #submitMap<R>(fn: unknown, iterable: unknown, star: boolean, options: MapAsyncOptions<R> | undefined, caller: { stack?: string }): AsyncResult<R[]> {
+    this.#checkRunning();
+    const timeout = checkSubmitOptions(options);
+    checkInput(iterable);
+    const chunkSize = checkChunkSize(options?.chunkSize);
+    let callbacks: ResultCallbacks<R[]> | undefined;
+    if (options) {
+      checkFunction("callback", options.callback);
+      checkFunction("errorCallback", options.errorCallback);
+      if (options.callback || options.errorCallback) callbacks = { callback: options.callback, errorCallback: options.errorCallback };
+    }
+    const ref = this.#ref(fn);
+    const sink = new MapSink<R>(callbacks);
+    const scheduler = this.#scheduler;
+    const job = scheduler.createJob(ref, star, sink, caller, timeout);
+    sink.onFail = () => scheduler.cancel(job);
+    if (this.#rejectIfBroken(job)) return sink.result;
+    this.#watchSignal(job, options?.signal);
+    if (job.cancelled) return sink.result;
+    if (isSyncIterable(iterable)) {
+      let items: unknown[];
+      try {
+        items = Array.isArray(iterable) ? iterable : Array.from(iterable);
+      } catch (error) {
+        scheduler.abortJob(job, error);
+        return sink.result;
+      }
+      this.#queueMap(job, sink, items, chunkSize);
+    } else {
+      const collector = new Collector(iterable);
+      scheduler.addSource(job, collector);
+      collector.collect().then(
+        (items) => {
+          if (items === null || job.cancelled) return;
+          this.#queueMap(job, sink, items, chunkSize);
+          scheduler.sourceEnded(job);
+        },
+        (error: unknown) => {
+          if (!job.cancelled) scheduler.abortJob(job, error);
+        },
+      );
+    }
+    return sink.result;
+  }
+
+  #queueMap<R>(job: Job, sink: MapSink<R>, items: unknown[], chunkSize: number | undefined): void {
+    const length = items.length;
+    const size = chunkSize ?? defaultChunkSize(length, this.#processes);
+    const chunks = length === 0 ? 0 : Math.ceil(length / size);
+    sink.setShape(length, size, chunks);
+    for (let chunk = 0; chunk < chunks && !job.cancelled; chunk++) {
+      const start = chunk * size;
+      enqueueChunk(this.#scheduler, job, chunk, items.slice(start, start + size), start);
+    }
+    this.#scheduler.finishIfDone(job);
+  }
+
+  /** Calls `fn` on every item, in workers, and resolves with the results in order (Python's `map`). */
+  map<T, R>(fn: (item: T) => R, iterable: Iterable<T> | AsyncIterable<T>, options?: MapOptions): Promise<Awaited<R>[]> {
+    const caller: { stack?: string } = {};
+    Error.captureStackTrace(caller, this.map);
+    try {
+      return this.#submitMap<Awaited<R>>(fn, iterable, false, options, caller).get();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** map() returning an AsyncResult at once (Python's `map_async`); `callback` gets the whole list. */
+  mapAsync<T, R>(fn: (item: T) => R, iterable: Iterable<T> | AsyncIterable<T>, options?: MapAsyncOptions<Awaited<R>>): AsyncResult<Awaited<R>[]> {
+    const caller: { stack?: string } = {};
+    Error.captureStackTrace(caller, this.mapAsync);
+    return this.#submitMap<Awaited<R>>(fn, iterable, false, options, caller);
+  }
+
+  /** Like map(), but each item is an array of arguments: `fn(...item)` (Python's `starmap`). */
+  starmap<A extends unknown[], R>(fn: (...args: A) => R, iterable: Iterable<A> | AsyncIterable<A>, options?: MapOptions): Promise<Awaited<R>[]> {
+    const caller: { stack?: string } = {};
+    Error.captureStackTrace(caller, this.starmap);
+    try {
+      return this.#submitMap<Awaited<R>>(fn, iterable, true, options, caller).get();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** starmap() returning an AsyncResult at once (Python's `starmap_async`). */
+  starmapAsync<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    iterable: Iterable<A> | AsyncIterable<A>,
+    options?: MapAsyncOptions<Awaited<R>>,
+  ): AsyncResult<Awaited<R>[]> {
+    const caller: { stack?: string } = {};
+    Error.captureStackTrace(caller, this.starmapAsync);
+    return this.#submitMap<Awaited<R>>(fn, iterable, true, options, caller);
+  }
+
+  #submitIMap<R>(fn: unknown, iterable: unknown, ordered: boolean, options: MapOptions | undefined, caller: { stack?: string }): IMapIterator<R> {
+    this.#checkRunning();
+    const timeout = checkSubmitOptions(options);
+    checkInput(iterable);
+    const chunkSize = checkChunkSize(options?.chunkSize) ?? 1;
+    const ref = this.#ref(fn);
+    const iterator = new IMapIterator<R>(ordered);
+    let feed: Feed | undefined;
+    const sink: JobSink = {
+      chunkDone: (chunk, values) => {
+        iterator.push(chunk, values);
+        feed?.completed(chunk);
+      },
+      chunkFailed: (chunk, error) => {
+        iterator.fail(chunk, error);
+        feed?.completed(chunk);
+      },
+      abort: (error) => iterator.abort(error),
+    };
+    const scheduler = this.#scheduler;
+    const job = scheduler.createJob(ref, false, sink, caller, timeout);
+    iterator.attach({
+      consumed: (chunk) => feed?.consumed(chunk),
+      stop: () => scheduler.cancel(job),
+    });
+    if (this.#rejectIfBroken(job)) return iterator;
+    this.#watchSignal(job, options?.signal);
+    if (job.cancelled) return iterator;
+    feed = new Feed(scheduler, job, iterable, chunkSize, readAheadWindow(this.#processes), iterator as IMapIterator<unknown>);
+    feed.start();
+    return iterator;
+  }
+
+  /**
+   * Calls `fn` on every item and yields the results in order, as they become
+   * available (Python's `imap`). Reads the input lazily, a bounded number of chunks ahead.
+   * @throws Error when the pool is not running.
+   */
+  imap<T, R>(fn: (item: T) => R, iterable: Iterable<T> | AsyncIterable<T>, options?: MapOptions): IMapIterator<Awaited<R>> {
+    const caller: { stack?: string } = {};
+    Error.captureStackTrace(caller, this.imap);
+    return this.#submitIMap<Awaited<R>>(fn, iterable, true, options, caller);
+  }
+
+  /** Like imap(), but yields results in the order they finish (Python's `imap_unordered`). */
+  imapUnordered<T, R>(fn: (item: T) => R, iterable: Iterable<T> | AsyncIterable<T>, options?: MapOptions): IMapIterator<Awaited<R>> {
+    const caller: { stack?: string } = {};
+    Error.captureStackTrace(caller, this.imapUnordered);
+    return this.#submitIMap<Awaited<R>>(fn, iterable, false, options, caller);
+  }
+
+  /** Takes no new tasks; workers exit once the submitted work is done (Python's `close`). */
+  close(): void {
+    if (this.#state !== State.Run) return;
+    this.#state = State.Close;
+    this.#scheduler.close();
+  }
+
+  /**
+   * Stops the workers now (Python's `terminate`): pending results reject at once.
+   * Resolves when every worker has exited.
+   */
+  terminate(): Promise<void> {
+    this.#state = State.Terminate;
+    return this.#scheduler.terminate(terminatedError());
+  }
+
+  /**
+   * Waits for every worker to exit (Python's `join`). Rejects if the pool is
+   * still running: call close() or terminate() first.
+   */
+  join(): Promise<void> {
+    if (this.#state === State.Run) {
+      return Promise.reject(
+        Object.assign(new Error("Pool is still running: call close() or terminate() before join()"), { code: "ERR_MP_POOL_RUNNING" }),
+      );
+    }
+    return this.#scheduler.joined;
+  }
+
+  /** `await using pool = new mp.Pool()`: close() then join() at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.join();
+  }
+
+  get [Symbol.toStringTag](): string {
+    return "Pool";
+  }
+}

@@ -1,0 +1,673 @@
+/**
+ * The pool's engine (CPython's task handler, result handler and worker handler
+ * in one event-driven object): a queue of chunks, the workers with the chunks
+ * each has in flight, replacement of workers that exit, retire or time out, and
+ * the feeds that read imap's input lazily.
+ *
+ * Invariants:
+ * - A worker runs its tasks one at a time, in the order they were posted, and
+ *   answers them in that order; so the first entry of `inflight` is the task it
+ *   is running, and a result always answers that entry.
+ * - A second task is posted to a busy worker (pipelining) only when no worker
+ *   is idle, neither task has a timeout, and the worker's tasks are short; so a
+ *   task never waits long behind another while a worker idles, and a task's
+ *   timeout always counts from its real start.
+ * - `queueLive` counts the queued tasks of jobs that still want results; tasks
+ *   of cancelled jobs stay in `queue` and are skipped when reached.
+ */
+import type { TransferListItem } from "node:worker_threads";
+import type { ResourceLimits, WorkerBackend, WorkerExit, WorkerHandle } from "../backends/backend.ts";
+import { TimeoutError, WorkerLostError } from "../errors.ts";
+import { findUncloneable, uncloneableError } from "../wire/clone-check.ts";
+import { decodeError } from "../wire/errors.ts";
+import type { FunctionRef } from "../wire/functions.ts";
+import type { PoolBootstrap, TaskMessage, WorkerMessage } from "../wire/protocol.ts";
+import { decodeFromWire } from "../wire/serialize.ts";
+
+/** Where a job's results go (results.ts). */
+export interface JobSink {
+  /** A chunk's results arrived. */
+  chunkDone(chunk: number, values: unknown[]): void;
+  /** A chunk failed: the task threw, its worker was lost, it timed out, or it could not be sent. */
+  chunkFailed(chunk: number, error: unknown): void;
+  /** The whole job failed at once (terminate, start-up failure, abort signal). */
+  abort(error: unknown): void;
+}
+
+/** Something that may still add tasks to a job (an imap feed, an async input being collected). */
+export interface Source {
+  /** The pool was closed: read on without waiting for the consumer. */
+  release(): void;
+  /** Stop reading (terminate, abort, consumer gone). */
+  stop(): void;
+}
+
+/** One submitting call. */
+export class Job {
+  readonly id: number;
+  /** Tasks in the queue. */
+  queued = 0;
+  /** Tasks posted to workers and not answered yet. */
+  running = 0;
+  /** The job wants no more results: its queued tasks are dropped. */
+  cancelled = false;
+  source: Source | null = null;
+  /** Called once when the job has nothing queued, running or left to read. */
+  onFinish: (() => void) | undefined;
+
+  constructor(
+    id: number,
+    readonly fn: FunctionRef,
+    readonly star: boolean,
+    readonly sink: JobSink,
+    /** Holds the caller's stack (captured, formatted only if an error needs it). */
+    readonly caller: { stack?: string },
+    readonly timeout: number | undefined,
+    readonly transfer: readonly TransferListItem[] | undefined,
+  ) {
+    this.id = id;
+  }
+}
+
+export interface Task {
+  job: Job;
+  chunk: number;
+  items: unknown[];
+  wired: boolean;
+  /** Index of items[0] in the job's input; null for apply. */
+  start: number | null;
+  /** Settled by the parent (timed out) while its worker still ran it. */
+  settled?: boolean;
+  /** Asked back from the worker it waits in (see #steal). */
+  stealing?: boolean;
+}
+
+const enum WorkerState {
+  Starting,
+  Ready,
+  /** Sent its last task (maxTasksPerChild); exits after answering it. */
+  Retiring,
+  /** Told to stop after close(). */
+  Stopping,
+  /** Being killed (timeout, terminate). */
+  Doomed,
+}
+
+/** Pipelining is used only for workers whose tasks take less than this (ms). */
+const PIPELINE_MAX_TASK_MS = 4;
+
+class PoolWorker {
+  state = WorkerState.Starting;
+  readonly inflight: Task[] = [];
+  /** When inflight[0] started (performance.now()). */
+  runningSince = 0;
+  /** Moving average of task durations (ms); Infinity until a task finished. */
+  averageMs = Infinity;
+  sent = 0;
+  timer: NodeJS.Timeout | undefined;
+  refd = true;
+  idle = false;
+  #origin: string | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly handle: WorkerHandle,
+  ) {}
+
+  get origin(): string {
+    this.#origin ??= `${this.name} (thread ${this.handle.ident}, pid ${this.handle.pid})`;
+    return this.#origin;
+  }
+}
+
+export interface SchedulerOptions {
+  processes: number;
+  backend: WorkerBackend;
+  bootstrap(name: string): PoolBootstrap;
+  nextName(): string;
+  resourceLimits: ResourceLimits | undefined;
+  maxTasks: number | null;
+}
+
+const enum PoolState {
+  Run,
+  Close,
+  Terminate,
+}
+
+export class Scheduler {
+  readonly #options: SchedulerOptions;
+  #state = PoolState.Run;
+  readonly #workers = new Set<PoolWorker>();
+  readonly #idle: PoolWorker[] = [];
+  #queue: Task[] = [];
+  #queueHead = 0;
+  #queueLive = 0;
+  readonly #jobs = new Set<Job>();
+  readonly #sources = new Set<Source>();
+  #startupError: unknown = null;
+  #nextJob = 1;
+  #joined: Promise<void>;
+  #resolveJoined!: () => void;
+
+  constructor(options: SchedulerOptions) {
+    this.#options = options;
+    this.#joined = new Promise((resolve) => {
+      this.#resolveJoined = resolve;
+    });
+    for (let i = 0; i < options.processes; i++) this.#spawn();
+  }
+
+  /** The error that stopped workers from starting, if any. */
+  get startupError(): unknown {
+    return this.#startupError;
+  }
+
+  get running(): boolean {
+    return this.#state === PoolState.Run;
+  }
+
+  /** Resolves once the pool is closed or terminated and every worker has exited. */
+  get joined(): Promise<void> {
+    return this.#joined;
+  }
+
+  createJob(
+    fn: FunctionRef,
+    star: boolean,
+    sink: JobSink,
+    caller: { stack?: string },
+    timeout: number | undefined,
+    transfer?: readonly TransferListItem[],
+  ): Job {
+    const job = new Job(this.#nextJob++, fn, star, sink, caller, timeout, transfer);
+    this.#jobs.add(job);
+    return job;
+  }
+
+  // ------------------------------------------------------------ workers
+
+  #spawn(): void {
+    const name = this.#options.nextName();
+    let worker!: PoolWorker;
+    const handle = this.#options.backend.spawn({
+      bootstrap: this.#options.bootstrap(name),
+      resourceLimits: this.#options.resourceLimits,
+      events: {
+        message: (message) => this.#onMessage(worker, message),
+        exit: (exit) => this.#onExit(worker, exit),
+      },
+    });
+    worker = new PoolWorker(name, handle);
+    this.#workers.add(worker);
+    this.#updateRef(worker);
+  }
+
+  /** A worker keeps the program alive only while it has work (or work waits for it to start). */
+  #updateRef(worker: PoolWorker): void {
+    const wanted =
+      worker.inflight.length > 0 ||
+      // After close() or terminate() every worker exits soon, and join() waits to see it.
+      this.#state !== PoolState.Run ||
+      worker.state === WorkerState.Stopping ||
+      worker.state === WorkerState.Doomed ||
+      (worker.state === WorkerState.Starting && this.#queueLive > 0);
+    if (wanted === worker.refd) return;
+    worker.refd = wanted;
+    if (wanted) worker.handle.ref();
+    else worker.handle.unref();
+  }
+
+  #makeIdle(worker: PoolWorker): void {
+    if (!worker.idle) {
+      worker.idle = true;
+      this.#idle.push(worker);
+    }
+  }
+
+  #removeIdle(worker: PoolWorker): void {
+    if (!worker.idle) return;
+    worker.idle = false;
+    const index = this.#idle.indexOf(worker);
+    if (index >= 0) this.#idle.splice(index, 1);
+  }
+
+  /** Starts workers until `processes` of them can take tasks (CPython's _maintain_pool). */
+  #maintain(): void {
+    if (this.#state === PoolState.Terminate || this.#startupError !== null) return;
+    if (this.#state === PoolState.Close && !this.#hasWork()) return;
+    let live = 0;
+    for (const worker of this.#workers) {
+      if (worker.state === WorkerState.Starting || worker.state === WorkerState.Ready) live++;
+    }
+    for (; live < this.#options.processes; live++) this.#spawn();
+  }
+
+  #hasWork(): boolean {
+    return this.#queueLive > 0 || this.#sources.size > 0;
+  }
+
+  #onMessage(worker: PoolWorker, message: WorkerMessage): void {
+    switch (message.type) {
+      case "result":
+        this.#onResult(worker, message);
+        break;
+      case "ready":
+        if (worker.state !== WorkerState.Starting) return;
+        worker.state = WorkerState.Ready;
+        this.#makeIdle(worker);
+        this.#dispatch();
+        this.#updateRef(worker);
+        this.#stopIdleIfDone();
+        break;
+      case "startup-failed":
+        this.#break(decodeError(message.error, worker.origin));
+        break;
+      case "stolen":
+        this.#onStolen(worker, message.job, message.chunk);
+        break;
+      case "retiring":
+        break;
+    }
+  }
+
+  #onResult(worker: PoolWorker, message: Extract<WorkerMessage, { type: "result" }>): void {
+    if (worker.state === WorkerState.Doomed) return;
+    const task = worker.inflight.shift();
+    if (!task || task.job.id !== message.job || task.chunk !== message.chunk) return;
+    if (worker.timer) {
+      clearTimeout(worker.timer);
+      worker.timer = undefined;
+    }
+    const now = performance.now();
+    const took = now - worker.runningSince;
+    worker.averageMs = worker.averageMs === Infinity ? took : worker.averageMs * 0.75 + took * 0.25;
+    if (worker.inflight.length > 0) {
+      worker.runningSince = now;
+      this.#startTimer(worker);
+    } else if (worker.state === WorkerState.Ready) {
+      this.#makeIdle(worker);
+    }
+    const { job } = task;
+    job.running--;
+    if (!job.cancelled) {
+      if (message.ok) {
+        job.sink.chunkDone(task.chunk, message.wired ? (decodeFromWire(message.values) as unknown[]) : message.values);
+      } else {
+        job.sink.chunkFailed(task.chunk, decodeError(message.error, worker.origin, job.caller.stack));
+      }
+    }
+    this.#finishIfDone(job);
+    this.#dispatch();
+    if (worker.idle && this.#queueLive === 0) this.#steal();
+    this.#updateRef(worker);
+    this.#stopIdleIfDone();
+  }
+
+  /**
+   * A worker is idle and nothing is queued, while a task waits behind another
+   * in some worker (pipelining guessed wrong: that worker's task runs long).
+   * Ask for it back; a worker answers "stolen" only if it had not started it.
+   */
+  #steal(): void {
+    for (const worker of this.#workers) {
+      if (worker.state !== WorkerState.Ready || worker.inflight.length < 2) continue;
+      const task = worker.inflight[worker.inflight.length - 1]!;
+      if (task.stealing) continue;
+      task.stealing = true;
+      worker.handle.post({ type: "steal", job: task.job.id, chunk: task.chunk });
+      return;
+    }
+  }
+
+  #onStolen(worker: PoolWorker, jobId: number, chunk: number): void {
+    const index = worker.inflight.findIndex((task, i) => i > 0 && task.job.id === jobId && task.chunk === chunk);
+    if (index < 0) return;
+    const [task] = worker.inflight.splice(index, 1);
+    task!.stealing = false;
+    task!.job.running--;
+    worker.sent--;
+    this.#updateRef(worker);
+    if (task!.job.cancelled) {
+      this.#finishIfDone(task!.job);
+      return;
+    }
+    this.#requeueFront(task!);
+    this.#dispatch();
+  }
+
+  #onExit(worker: PoolWorker, exit: WorkerExit): void {
+    this.#workers.delete(worker);
+    this.#removeIdle(worker);
+    if (worker.timer) clearTimeout(worker.timer);
+    const wasStarting = worker.state === WorkerState.Starting;
+    const inflight = worker.inflight.splice(0);
+    const requeue: Task[] = [];
+    for (let i = 0; i < inflight.length; i++) {
+      const task = inflight[i]!;
+      if (task.settled) continue;
+      const { job } = task;
+      job.running--;
+      if (job.cancelled) {
+        this.#finishIfDone(job);
+      } else if (i === 0) {
+        job.sink.chunkFailed(task.chunk, this.#lostError(worker, exit, "while running this task"));
+        this.#finishIfDone(job);
+      } else {
+        requeue.push(task); // posted behind the lost task, never started
+      }
+    }
+    if (this.#state !== PoolState.Terminate) {
+      if (wasStarting && this.#startupError === null) {
+        this.#break(exit.error ?? this.#lostError(worker, exit, "while starting"));
+      }
+      for (let i = requeue.length - 1; i >= 0; i--) this.#requeueFront(requeue[i]!);
+      this.#maintain();
+      this.#dispatch();
+      this.#stopIdleIfDone();
+    }
+    this.#checkJoined();
+  }
+
+  #lostError(worker: PoolWorker, exit: WorkerExit, when: string): WorkerLostError {
+    const how = exit.signal ? `was killed (${exit.signal}, exit code ${exit.exitCode})` : `exited with code ${exit.exitCode}`;
+    const reason = exit.error ? `: ${exit.error.message}` : "";
+    return new WorkerLostError(`${worker.origin} ${how} ${when}${reason}`, {
+      pid: worker.handle.pid,
+      exitCode: exit.exitCode,
+      signal: exit.signal,
+      ...(exit.error ? { cause: exit.error } : {}),
+    });
+  }
+
+  /** Workers cannot start: fail pending work with the start-up error and start no more workers. */
+  #break(error: unknown): void {
+    if (this.#startupError !== null || this.#state === PoolState.Terminate) return;
+    this.#startupError = error;
+    for (const job of [...this.#jobs]) this.#failJob(job, error);
+    this.#stopIdleIfDone();
+    this.#checkJoined();
+  }
+
+  // ------------------------------------------------------------ queue
+
+  /** Queues a task of a live job. */
+  enqueue(task: Task): void {
+    task.job.queued++;
+    this.#queueLive++;
+    this.#queue.push(task);
+    this.#dispatch();
+    // Work waiting for workers that are still starting must keep the program alive.
+    if (this.#queueLive > 0) for (const worker of this.#workers) if (worker.state === WorkerState.Starting) this.#updateRef(worker);
+  }
+
+  #requeueFront(task: Task): void {
+    if (this.#startupError !== null) {
+      task.job.sink.chunkFailed(task.chunk, this.#startupError);
+      this.#finishIfDone(task.job);
+      return;
+    }
+    task.job.queued++;
+    this.#queueLive++;
+    if (this.#queueHead > 0) this.#queue[--this.#queueHead] = task;
+    else this.#queue.unshift(task);
+  }
+
+  #dequeue(): Task | undefined {
+    while (this.#queueHead < this.#queue.length) {
+      const task = this.#queue[this.#queueHead]!;
+      this.#queue[this.#queueHead++] = undefined as unknown as Task;
+      if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+        this.#queue = this.#queue.slice(this.#queueHead);
+        this.#queueHead = 0;
+      }
+      if (task.job.cancelled) continue;
+      task.job.queued--;
+      this.#queueLive--;
+      return task;
+    }
+    this.#queue.length = 0;
+    this.#queueHead = 0;
+    return undefined;
+  }
+
+  #peek(): Task | undefined {
+    while (this.#queueHead < this.#queue.length) {
+      const task = this.#queue[this.#queueHead]!;
+      if (!task.job.cancelled) return task;
+      this.#queue[this.#queueHead++] = undefined as unknown as Task;
+    }
+    return undefined;
+  }
+
+  #dispatch(): void {
+    if (this.#state === PoolState.Terminate) return;
+    while (this.#queueLive > 0) {
+      let worker = this.#idle.pop();
+      if (worker) worker.idle = false;
+      else {
+        worker = this.#pipelineCandidate();
+        if (!worker) break;
+      }
+      const task = this.#dequeue();
+      if (!task) {
+        if (worker.inflight.length === 0) this.#makeIdle(worker);
+        break;
+      }
+      this.#send(worker, task);
+    }
+  }
+
+  #pipelineCandidate(): PoolWorker | undefined {
+    const next = this.#peek();
+    if (!next || next.job.timeout !== undefined) return undefined;
+    const now = performance.now();
+    const maxTasks = this.#options.maxTasks;
+    let best: PoolWorker | undefined;
+    for (const worker of this.#workers) {
+      if (
+        worker.state === WorkerState.Ready &&
+        worker.inflight.length === 1 &&
+        worker.inflight[0]!.job.timeout === undefined &&
+        worker.averageMs < PIPELINE_MAX_TASK_MS &&
+        now - worker.runningSince < PIPELINE_MAX_TASK_MS &&
+        (maxTasks === null || worker.sent < maxTasks) &&
+        (!best || worker.runningSince < best.runningSince)
+      ) {
+        best = worker;
+      }
+    }
+    return best;
+  }
+
+  #send(worker: PoolWorker, task: Task): void {
+    const { job } = task;
+    const message: TaskMessage = {
+      type: "task",
+      job: job.id,
+      chunk: task.chunk,
+      fn: job.fn,
+      items: task.items,
+      star: job.star,
+      wired: task.wired,
+      start: task.start,
+    };
+    try {
+      worker.handle.post(message, job.transfer);
+    } catch (error) {
+      // Nothing was sent; only this task fails and the worker takes the next one.
+      if (worker.inflight.length === 0 && worker.state === WorkerState.Ready) this.#makeIdle(worker);
+      job.sink.chunkFailed(task.chunk, this.#sendError(task, error));
+      this.#finishIfDone(job);
+      return;
+    }
+    job.running++;
+    worker.sent++;
+    worker.inflight.push(task);
+    if (worker.inflight.length === 1) {
+      worker.runningSince = performance.now();
+      this.#startTimer(worker);
+    }
+    this.#updateRef(worker);
+    const maxTasks = this.#options.maxTasks;
+    if (maxTasks !== null && worker.sent >= maxTasks) {
+      // Start the replacement now, while this worker runs its last task.
+      worker.state = WorkerState.Retiring;
+      this.#removeIdle(worker);
+      this.#maintain();
+    }
+  }
+
+  #sendError(task: Task, error: unknown): unknown {
+    if (!(error instanceof Error) || (error.name !== "DataCloneError" && !/could not be cloned/i.test(error.message))) {
+      return error;
+    }
+    if (task.start === null) {
+      return uncloneableError(task.items[0], "args", "the arguments to a pool worker", error);
+    }
+    let bad = 0;
+    for (let i = 0; i < task.items.length; i++) {
+      if (findUncloneable(task.items[i], "item")) {
+        bad = i;
+        break;
+      }
+    }
+    return uncloneableError(task.items[bad], `iterable[${task.start + bad}]`, "an item of the iterable to a pool worker", error);
+  }
+
+  #startTimer(worker: PoolWorker): void {
+    const task = worker.inflight[0]!;
+    const timeout = task.job.timeout;
+    if (timeout === undefined) return;
+    worker.timer = setTimeout(() => this.#onTimeout(worker, task, timeout), timeout);
+    worker.timer.unref();
+  }
+
+  /** A task overran its timeout: fail it, kill its worker, start a replacement. */
+  #onTimeout(worker: PoolWorker, task: Task, timeout: number): void {
+    if (worker.inflight[0] !== task || worker.state === WorkerState.Doomed) return;
+    worker.timer = undefined;
+    task.settled = true;
+    const { job } = task;
+    job.running--;
+    worker.state = WorkerState.Doomed;
+    this.#removeIdle(worker);
+    this.#updateRef(worker);
+    void worker.handle.kill();
+    if (!job.cancelled) {
+      job.sink.chunkFailed(
+        task.chunk,
+        new TimeoutError(`The task did not finish within ${timeout} ms; its worker ${worker.origin} was stopped and replaced`, {
+          timeout,
+        }),
+      );
+    }
+    this.#finishIfDone(job);
+    this.#maintain();
+    this.#dispatch();
+  }
+
+  // ------------------------------------------------------------ jobs
+
+  /** The job wants no more results: drop its queued tasks and stop its input. */
+  cancel(job: Job): void {
+    if (job.cancelled) return;
+    job.cancelled = true;
+    this.#queueLive -= job.queued;
+    job.queued = 0;
+    const source = job.source;
+    if (source) {
+      job.source = null;
+      this.#sources.delete(source);
+      source.stop();
+    }
+    this.#finishIfDone(job);
+    this.#stopIdleIfDone();
+  }
+
+  /** Fails a whole job now (terminate, start-up failure, abort signal). */
+  #failJob(job: Job, error: unknown): void {
+    this.cancel(job);
+    job.sink.abort(error);
+  }
+
+  /** Public form of #failJob for abort signals. */
+  abortJob(job: Job, reason: unknown): void {
+    this.#failJob(job, reason);
+  }
+
+  /** Registers a source that may still queue tasks for `job`. */
+  addSource(job: Job, source: Source): void {
+    job.source = source;
+    this.#sources.add(source);
+    if (this.#state === PoolState.Close) source.release();
+  }
+
+  /** The source of `job` has read its whole input. */
+  sourceEnded(job: Job): void {
+    const source = job.source;
+    if (!source) return;
+    job.source = null;
+    this.#sources.delete(source);
+    this.#finishIfDone(job);
+    this.#stopIdleIfDone();
+    this.#checkJoined();
+  }
+
+  /** Forgets a job that has nothing queued, running or left to read. */
+  finishIfDone(job: Job): void {
+    this.#finishIfDone(job);
+  }
+
+  #finishIfDone(job: Job): void {
+    if (job.queued === 0 && job.running === 0 && job.source === null && this.#jobs.delete(job)) job.onFinish?.();
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  close(): void {
+    if (this.#state !== PoolState.Run) return;
+    this.#state = PoolState.Close;
+    for (const worker of this.#workers) this.#updateRef(worker);
+    for (const source of [...this.#sources]) source.release();
+    this.#stopIdleIfDone();
+    this.#checkJoined();
+  }
+
+  /** After close(), once no work is left, idle workers are told to exit. */
+  #stopIdleIfDone(): void {
+    if (this.#state !== PoolState.Close || this.#hasWork()) return;
+    for (const worker of this.#workers) {
+      if (worker.state !== WorkerState.Ready || worker.inflight.length > 0) continue;
+      worker.state = WorkerState.Stopping;
+      this.#removeIdle(worker);
+      this.#updateRef(worker);
+      worker.handle.post({ type: "stop" });
+    }
+  }
+
+  terminate(error: Error): Promise<void> {
+    if (this.#state !== PoolState.Terminate) {
+      this.#state = PoolState.Terminate;
+      for (const job of [...this.#jobs]) this.#failJob(job, error);
+      this.#queue = [];
+      this.#queueHead = 0;
+      this.#queueLive = 0;
+      for (const worker of this.#workers) {
+        if (worker.timer) clearTimeout(worker.timer);
+        worker.state = WorkerState.Doomed;
+        this.#updateRef(worker);
+        void worker.handle.terminate();
+      }
+      this.#idle.length = 0;
+      this.#checkJoined();
+    }
+    return this.#joined;
+  }
+
+  #checkJoined(): void {
+    if (this.#state === PoolState.Run || this.#workers.size > 0) return;
+    if (this.#state === PoolState.Close && this.#hasWork() && this.#startupError === null) return;
+    this.#resolveJoined();
+  }
+}

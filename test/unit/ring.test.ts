@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { CLOSED, KIND_USER, MessageRing, NOTHING, type FrameDecoder } from "../../src/memory/ring.ts";
+import { fastDecode, fastEncode, fastScratch } from "../../src/wire/fast-codec.ts";
+import { native } from "../../src/util/native.ts";
+
+const T = { timeout: 20_000 };
+
+/** Frames carry [u32 id][filler]; the decoder returns the id and checks the filler. */
+function frame(id: number, size: number): Uint8Array {
+  const bytes = new Uint8Array(Math.max(4, size));
+  new DataView(bytes.buffer).setUint32(0, id, true);
+  bytes.fill(id & 0xff, 4);
+  return bytes;
+}
+
+const readId: FrameDecoder<{ id: number; kind: number; length: number }> = (kind, bytes, view, offset, length) => {
+  const id = view.getUint32(offset, true);
+  for (let i = 4; i < length; i++) assert.equal(bytes[offset + i], id & 0xff, `byte ${i} of frame ${id}`);
+  return { id, kind, length };
+};
+
+test("frames wrap around the end of the ring many times", T, () => {
+  const ring = MessageRing.create(4096);
+  let next = 0;
+  let expected = 0;
+  for (let round = 0; round < 2000; round++) {
+    const size = 4 + ((round * 37) % 300);
+    assert.equal(ring.tryWrite(KIND_USER, frame(next, size), size), true);
+    next++;
+    if (round % 3 !== 0) {
+      const got = ring.tryRead(readId);
+      assert.ok(got !== NOTHING && got !== CLOSED);
+      assert.equal(got.id, expected++);
+    }
+  }
+  while (ring.size > 0) {
+    const got = ring.tryRead(readId);
+    assert.ok(got !== NOTHING && got !== CLOSED);
+    assert.equal(got.id, expected++);
+  }
+  assert.equal(expected, next);
+  assert.equal(ring.tryRead(readId), NOTHING);
+});
+
+test("a full ring spills in order, big frames go indirect, and the stash is emptied", T, () => {
+  const stashedBefore = native().stashed();
+  const ring = MessageRing.create(4096);
+  const sizes = [100, 2000, 50, 3000, 10_000, 8, 70_000, 500, 1];
+  const written: number[] = [];
+  for (let i = 0; i < 300; i++) {
+    const size = Math.max(4, sizes[i % sizes.length]!);
+    ring.tryWrite(KIND_USER + 1, frame(i, size), size);
+    written.push(size);
+  }
+  assert.equal(ring.size, 300);
+  assert.ok(native().stashed() > stashedBefore, "something was spilled or sent indirect");
+  for (let i = 0; i < 300; i++) {
+    const got = ring.tryRead(readId);
+    assert.ok(got !== NOTHING && got !== CLOSED);
+    assert.deepEqual(got, { id: i, kind: KIND_USER + 1, length: written[i] });
+  }
+  assert.equal(ring.size, 0);
+  assert.equal(native().stashed(), stashedBefore);
+  // After draining the spill, frames use the ring again.
+  ring.tryWrite(KIND_USER, frame(7, 16), 16);
+  assert.equal(native().stashed(), stashedBefore);
+  assert.equal((ring.tryRead(readId) as { id: number }).id, 7);
+});
+
+test("limit bounds the number of frames, not bytes", T, () => {
+  const ring = MessageRing.create(4096);
+  assert.equal(ring.tryWrite(KIND_USER, frame(1, 8), 8, 2), true);
+  assert.equal(ring.tryWrite(KIND_USER, frame(2, 3000), 3000, 2), true);
+  assert.equal(ring.tryWrite(KIND_USER, frame(3, 8), 8, 2), false);
+  ring.tryRead(readId);
+  assert.equal(ring.tryWrite(KIND_USER, frame(3, 8), 8, 2), true);
+});
+
+test("a frame is consumed even when its decoder throws", T, () => {
+  const ring = MessageRing.create(4096);
+  ring.tryWrite(KIND_USER, frame(1, 8), 8);
+  ring.tryWrite(KIND_USER, frame(2, 8), 8);
+  assert.throws(() => ring.tryRead(() => {
+    throw new Error("bad frame");
+  }), /bad frame/);
+  assert.equal((ring.tryRead(readId) as { id: number }).id, 2);
+});
+
+test("a closed writer reads as CLOSED once drained; waits return on close and on timeout", T, async () => {
+  const ring = MessageRing.create(4096);
+  ring.tryWrite(KIND_USER, frame(1, 8), 8);
+  ring.closeWriter();
+  assert.equal((ring.tryRead(readId) as { id: number }).id, 1);
+  assert.equal(ring.tryRead(readId), CLOSED);
+  assert.equal(ring.readSync(readId, undefined), CLOSED);
+
+  const open = MessageRing.create(4096);
+  const started = performance.now();
+  assert.equal(await open.readAsync(readId, performance.now() + 50), NOTHING);
+  assert.ok(performance.now() - started >= 40);
+  assert.equal(open.waitReadableSync(performance.now() + 10), false);
+  const waiting = open.readAsync(readId, undefined);
+  setTimeout(() => open.closeWriter(), 10);
+  assert.equal(await waiting, CLOSED);
+});
+
+test("the fast codec round-trips plain data and refuses what V8 must handle", T, () => {
+  const roundTrip = (value: unknown): unknown => {
+    const length = fastEncode(value);
+    assert.ok(length > 0, `fast path for ${String(value)}`);
+    const copy = Buffer.from(fastScratch().subarray(0, length));
+    return fastDecode(copy, new DataView(copy.buffer, copy.byteOffset, copy.length), 0);
+  };
+  for (const value of [
+    0, -1, 2 ** 31, -0, NaN, Infinity, 1.5, "", "abc", "é".repeat(60), "☃ snow", "\udc00x", "ü".repeat(10),
+    null, undefined, true, false, [], [1, [2, "x"]], {}, { a: { b: [null, undefined] } }, new Uint8Array([1, 2, 3]),
+  ]) {
+    assert.deepEqual(roundTrip(value), value);
+  }
+  assert.equal(Object.is(roundTrip(-0), -0), true);
+  const shared = {};
+  for (const value of [new Map(), new Set(), new Date(), 1n, Buffer.from("x"), [shared, shared], [1, , 2], new (class A {})()]) {
+    assert.equal(fastEncode(value), -1);
+  }
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  assert.equal(fastEncode(cyclic), -1);
+});
