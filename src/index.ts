@@ -29,3 +29,4 @@ export {
   type Typecode, type BigIntTypecode, type TypecodeValue, type TypedArrayOf,
 } from "./sharedctypes.ts";
 export { SharedMemory, ShareableList, type SharedMemoryOptions, type ShareableValue } from "./shared-memory.ts";
+export { getContext, type Context } from "./context.ts";

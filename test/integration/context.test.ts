@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import * as mp from "multiproc";
+import { square } from "../fixtures/square.ts";
+
+const T = { timeout: 30_000 };
+
+test("start methods: thread is the default, both are listed", T, () => {
+  assert.equal(mp.getStartMethod(), "thread");
+  assert.deepEqual(mp.getAllStartMethods(), ["thread", "process"]);
+  assert.throws(() => mp.getContext("fork" as never), /Expected `method` to be "thread" or "process", got "fork"/);
+});
+
+test("a context binds Pool and Process to its start method", T, async () => {
+  const ctx = mp.getContext("thread");
+  assert.equal(ctx.getStartMethod(), "thread");
+  assert.equal(mp.getContext("thread"), ctx, "contexts are cached");
+  await using pool = new ctx.Pool(2);
+  assert.deepEqual(await pool.map(square, [1, 2, 3]), [1, 4, 9]);
+  const view = new Int32Array(new SharedArrayBuffer(4));
+  const p = new ctx.Process({ target: Atomics.store, args: [view, 0, 11] });
+  p.start();
+  await p.join();
+  assert.equal(view[0], 11);
+  const lock = new ctx.Lock();
+  assert.equal(await lock.acquire(), true);
+  lock.release();
+  assert.equal(ctx.Value("i", 3).value, 3);
+});
+
+test("the process context is refused with a clear error until it exists", T, () => {
+  const ctx = mp.getContext("process");
+  assert.throws(() => new ctx.Process({ target: square }).start(), /"process" context .* not available/);
+});
