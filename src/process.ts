@@ -47,13 +47,12 @@ function reportChildError(name: string, error: Error): void {
 }
 
 /** The fields a subclass instance carries to its worker: everything but the parent-side bookkeeping. */
-const PARENT_ONLY_FIELDS = new Set(["name", "daemon"]);
+const PARENT_ONLY_FIELDS = new Set(["name"]);
 
 export class Process {
   /** Python's `name`: "Process-N" unless given. */
   name: string;
-  /** Python's `daemon`. */
-  daemon: boolean;
+  #daemon: boolean;
   readonly #target: ProcessOptions["target"];
   readonly #args: unknown[];
   readonly #method: StartMethod;
@@ -62,6 +61,7 @@ export class Process {
   #handle: WorkerHandle | null = null;
   #exit: WorkerExit | null = null;
   #exited: Promise<void> | null = null;
+  #joiners = 0;
 
   constructor(options: ProcessOptions = {}) {
     if (typeof options !== "object" || options === null) {
@@ -78,7 +78,18 @@ export class Process {
     this.#method = resolveStartMethod(context);
     this.#modules = moduleUrls(modules);
     this.name = name ?? `Process-${nextChildNumber()}`;
-    this.daemon = daemon ?? currentIdentity().daemon;
+    this.#daemon = daemon ?? currentIdentity().daemon;
+  }
+
+  /** Python's `daemon`: a daemon process is stopped when its parent finishes. Settable only before start(). */
+  get daemon(): boolean {
+    return #daemon in this ? this.#daemon : currentIdentity().daemon;
+  }
+
+  set daemon(value: boolean) {
+    if (!(#state in this)) throw new Error("a running process cannot change its daemon flag");
+    if (this.#state !== "initial") throw new Error("process has already started; set daemon before start()");
+    this.#daemon = Boolean(value);
   }
 
   /** Runs in the worker: calls `target(...args)`. Subclasses override it. */
@@ -167,10 +178,17 @@ export class Process {
     if (timeout !== undefined && (typeof timeout !== "number" || Number.isNaN(timeout))) {
       throw new TypeError(`Expected \`timeout\` to be a number of milliseconds, got ${typeof timeout}`);
     }
-    if (timeout === undefined || timeout === Infinity) return this.#exited;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.#exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, timeout))))]);
-    clearTimeout(timer);
+    // A daemon's worker does not keep the program alive, but someone waiting for it must.
+    const handle = this.#handle;
+    if (this.daemon && this.#joiners++ === 0) handle?.ref();
+    try {
+      if (timeout === undefined || timeout === Infinity) return await this.#exited;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.#exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, timeout))))]);
+      clearTimeout(timer);
+    } finally {
+      if (this.daemon && --this.#joiners === 0) handle?.unref();
+    }
   }
 
   /** Whether the process has started and not yet exited. */

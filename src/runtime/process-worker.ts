@@ -28,7 +28,7 @@ async function runTarget(message: RunMessage): Promise<void> {
   const Class = (await loadFunction(target.cls)) as { prototype: object };
   const instance = Object.create(Class.prototype) as Record<string, unknown> & { run(): unknown };
   const self = currentIdentity();
-  Object.assign(instance, target.fields, { name: self.name, daemon: self.daemon });
+  Object.assign(instance, target.fields, { name: self.name });
   await instance.run();
 }
 

@@ -79,22 +79,24 @@ forEachContext((context) => {
     assert.deepEqual(await pool.map(square, []), []);
     assert.deepEqual(await pool.mapAsync(square, [], { chunkSize: 1 }).get(1000), []);
     assert.deepEqual(await pool.map(square, countTo(0)), []);
-    const fromImap = [];
+    const fromImap: number[] = [];
     for await (const x of pool.imap(square, [])) fromImap.push(x);
     assert.deepEqual(fromImap, []);
-    for await (const x of pool.imapUnordered(square, [])) fromImap.push(x);
-    assert.deepEqual(fromImap, []);
+    const fromUnordered: number[] = [];
+    for await (const x of pool.imapUnordered(square, [])) fromUnordered.push(x);
+    assert.deepEqual(fromUnordered, []);
     let called: unknown;
-    await pool.mapAsync(square, [], { callback: (r) => (called = r) }).wait();
+    await pool.mapAsync(square, [] as number[], { callback: (r: number[]) => void (called = r) }).wait();
     assert.deepEqual(called, []);
   });
 
   test("mapAsync callbacks run once in the main thread (CPython test_map_async_callbacks)", T, async () => {
     await using pool = new mp.Pool({ processes: 2, context });
     const calls: unknown[] = [];
-    await pool.mapAsync(toInt, ["1", "2"], { callback: (r) => calls.push(r), errorCallback: (e) => calls.push(e) }).wait();
+    const record = { callback: (r: number[]) => void calls.push(r), errorCallback: (e: Error) => void calls.push(e) };
+    await pool.mapAsync(toInt, ["1", "2"], record).wait();
     assert.deepEqual(calls, [[1, 2]]);
-    await pool.mapAsync(toInt, ["a"], { callback: (r) => calls.push(r), errorCallback: (e) => calls.push(e) }).wait();
+    await pool.mapAsync(toInt, ["a"], record).wait();
     assert.equal(calls.length, 2);
     assert.ok(calls[1] instanceof TypeError);
   });
@@ -114,7 +116,7 @@ forEachContext((context) => {
 
   test("AsyncResult: get, get(timeout), wait, ready, successful, then (CPython test_async, test_async_timeout)", T, async () => {
     await using pool = new mp.Pool({ processes: 2, context });
-    const slow = pool.applyAsync(sleepThen, [400, "done"]);
+    const slow = pool.applyAsync(sleepThen<string>, [400, "done"]);
     assert.equal(slow.ready(), false);
     assert.throws(() => slow.successful(), /not ready/);
     const started = performance.now();

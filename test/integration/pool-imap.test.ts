@@ -3,7 +3,6 @@ import { test } from "node:test";
 import * as mp from "multiproc";
 import { forEachContext } from "../helpers/contexts.ts";
 import { square } from "../fixtures/square.ts";
-import { sleepThen } from "../fixtures/sleep.ts";
 import { squareUnlessThree } from "../fixtures/raise.ts";
 
 const T = { timeout: 60_000 };
@@ -208,7 +207,7 @@ forEachContext((context) => {
 
   test("terminate() rejects a waiting imap consumer and stops reading its input", T, async () => {
     const pool = new mp.Pool({ processes: 2, context });
-    const it = pool.imap(sleepThen, [20_000]);
+    const it = pool.imap((ms: number) => new Promise((r) => setTimeout(r, ms)), [20_000]);
     const slow = pool.imap((ms: number) => new Promise((r) => setTimeout(() => r(ms), ms)), [20_000, 20_000, 20_000]);
     const waiting = assert.rejects(slow.next(), /terminated/);
     await pool.terminate();

@@ -152,3 +152,40 @@ test("a daemon child is terminated when its parent finishes; a normal child is w
   assert.match(normal.out, /daemon=false/);
   assert.ok(normal.elapsed >= 1_400, `the parent exited after ${normal.elapsed} ms, before its child finished`);
 });
+
+forEachContext((context) => {
+  test("an async target that rejects exits 1", T, async () => {
+    const p = new mp.Process({ target: targets.rejectLater, args: ["late failure"], context });
+    p.start();
+    await p.join();
+    assert.equal(p.exitCode, 1);
+  });
+
+  test("children start children (CPython test_recursion)", T, async () => {
+    const view = new Int32Array(new SharedArrayBuffer(16));
+    const p = new mp.Process({ target: targets.recurse, args: [view, 0, 2], context });
+    p.start();
+    await p.join();
+    assert.equal(p.exitCode, 0);
+    assert.deepEqual([...view.slice(0, 3)], [1, 2, 4]);
+  });
+
+  test("many processes at once (CPython test_many_processes)", { timeout: 60_000 }, async () => {
+    const view = new Int32Array(new SharedArrayBuffer(4 * 20));
+    const procs = Array.from({ length: 20 }, (_, i) => new mp.Process({ target: targets.writeSlot, args: [view, i, i + 1], context }));
+    for (const p of procs) p.start();
+    for (const p of procs) await p.join();
+    assert.deepEqual(procs.map((p) => p.exitCode), Array(20).fill(0));
+    assert.deepEqual([...view], Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+
+  test("a daemon child knows its parent and that it is a daemon", T, async () => {
+    const buffer = new SharedArrayBuffer(256);
+    const p = new mp.Process({ target: targets.recordParent, args: [buffer], daemon: true, context });
+    assert.equal(p.daemon, true);
+    p.start();
+    await p.join();
+    const length = new Int32Array(buffer, 0, 1)[0]!;
+    assert.equal(new TextDecoder().decode(new Uint8Array(buffer, 4, length).slice()), "MainProcess|true");
+  });
+});
