@@ -21,17 +21,19 @@ import type { PoolResult } from "./macro/suite.ts";
 const benchDir = new URL("./", import.meta.url);
 const rootDir = fileURLToPath(new URL("../", benchDir));
 const PEERS = ["piscina", "tinypool", "workerpool", "poolifier"] as const;
+/** bench's own dependencies: the peers, and multiproc itself as a link to the repository root. */
+const DEPENDENCIES = ["multiproc", ...PEERS];
 const NODE_LIBRARIES = ["multiproc", ...PEERS] as const;
 const OURS = "multiproc";
 const PYTHON = "python";
 
-/** Installs bench's own packages (the peers) once, in a fresh clone. */
-function ensurePeersInstalled(): void {
-  const missing = PEERS.filter((name) => !existsSync(new URL(`node_modules/${name}/package.json`, benchDir)));
+/** Installs bench's own packages once, in a fresh clone. */
+function ensureInstalled(): void {
+  const missing = DEPENDENCIES.filter((name) => !existsSync(new URL(`node_modules/${name}/package.json`, benchDir)));
   if (missing.length === 0) return;
   const benchPath = fileURLToPath(benchDir);
   console.error(`bench: ${missing.join(", ")} not installed; running \`npm install --prefix bench\` once`);
-  // The peers are plain JavaScript: no install script is needed, so none runs.
+  // The peers are plain JavaScript and the link must not rebuild the root: no install script runs.
   const npm = spawnSync("npm", ["install", "--prefix", benchPath, "--no-audit", "--no-fund", "--ignore-scripts"], {
     stdio: "inherit",
     shell: process.platform === "win32",
@@ -81,7 +83,7 @@ function pythonVersion(python: string): string | null {
 async function main(): Promise<void> {
   const plan = readPlan();
   const startedAt = new Date();
-  ensurePeersInstalled();
+  ensureInstalled();
   const env = { ...process.env, MP_BENCH_PLAN: JSON.stringify(plan) };
   const options = { env, timeoutMs: plan.timeoutMs, cwd: rootDir };
   // Same flags as this process (--conditions=multiproc-source --import tsx).

@@ -8,7 +8,7 @@
  * It prints its result as one line starting with RESULT_MARK; everything else on
  * stdout is ignored by the orchestrator.
  */
-import { isMainProcess } from "../../src/index.ts";
+import { isMainProcess } from "multiproc";
 import { runPoolSuite, type PoolLibrary } from "../macro/suite.ts";
 import { planFromEnv } from "./plan.ts";
 import { RESULT_MARK } from "./spawn.ts";

@@ -2,13 +2,12 @@
  * multiproc: mp.Pool in the plan's context (thread by default) with the shared
  * task module registered, so workers import the same plain .mjs as the peers.
  *
- * It imports the library from ../../src rather than by its package name: bench/
- * is its own package, so Node's self-reference to "multiproc" does not reach it,
- * and a `file:..` dependency would run the root package's install scripts
- * (node-gyp, tsc) on every `npm install` of the benchmarks.
+ * "multiproc" is bench's `file:..` dependency (a link to the repository root), so
+ * `--conditions=multiproc-source` runs the TypeScript sources and running without it
+ * measures the build in dist/.
  */
 import { readFileSync } from "node:fs";
-import * as mp from "../../src/index.ts";
+import * as mp from "multiproc";
 import { planFromEnv } from "../lib/plan.ts";
 import { tasksUrl, type PoolLibrary } from "./suite.ts";
 import { inc, spin } from "./workers/tasks.mjs";

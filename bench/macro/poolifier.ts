@@ -3,12 +3,16 @@
  * task per item, so map runs in chunks like the other peers (per-item numbers are
  * close to the tiny-tasks row).
  */
+import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import type { Worker } from "node:worker_threads";
 import { CHUNKED_MAP, importPeer, mapInChunks, type PoolLibrary } from "./suite.ts";
 
 interface FixedThreadPool {
   execute(data: unknown, name?: string): Promise<unknown>;
   destroy(): Promise<void>;
+  /** Internal in poolifier's types, public at runtime. */
+  readonly workerNodes: readonly { worker: Worker }[];
 }
 type PoolifierModule = {
   FixedThreadPool: new (workers: number, filePath: string) => FixedThreadPool;
@@ -24,17 +28,21 @@ const library: PoolLibrary = {
   settings: "FixedThreadPool(workers), default options",
   async open(workers) {
     const pool = new module.FixedThreadPool(workers, script);
+    // Listened to from the start: see close().
+    const exited = Promise.all(pool.workerNodes.map(({ worker }) => once(worker, "exit")));
     return {
       inc: (x) => pool.execute(x, "inc") as Promise<number>,
       map: mapInChunks(workers, (part) => pool.execute(part, "incAll")),
       spin: (ms) => pool.execute(ms, "spin") as Promise<number>,
       close: async () => {
-        // destroy() unrefs each worker before awaiting its exit, so with nothing else
-        // pending the process can exit with the await unsettled (code 13); a timer
-        // keeps the loop alive until it settles and costs nothing meanwhile.
+        // poolifier 5.3.2's destroy() sometimes never settles: a worker that closes its
+        // port on the kill message can exit before destroy() listens for its "exit".
+        // So shutdown ends when destroy() settles or every worker has exited, whichever
+        // comes first. destroy() also unrefs the workers, which lets a process with
+        // nothing else pending exit mid-await (code 13); the timer keeps it alive.
         const keepAlive = setInterval(() => {}, 60_000);
         try {
-          await pool.destroy();
+          await Promise.race([pool.destroy(), exited]);
         } finally {
           clearInterval(keepAlive);
         }

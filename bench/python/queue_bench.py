@@ -14,7 +14,9 @@ def message(kind, i, big):
     return {"id": i, "op": "add", "args": [i, 2]} if kind == "small" else big
 
 
-def producer(q, ready, go, stop, kind, pills):
+def producer(q, ready, go, stop, kind):
+    # The feeder thread may hold a backlog at stop; exit without flushing it.
+    q.cancel_join_thread()
     big = bytes(64 * 1024) if kind == "64k" else None
     ready.release()
     go.wait()
@@ -23,22 +25,21 @@ def producer(q, ready, go, stop, kind, pills):
         for _ in range(64):
             q.put(message(kind, i, big))
             i += 1
-    for _ in range(pills):
-        q.put(None)
 
 
-def consumer(q, results, ready, go):
+def consumer(q, results, ready, go, stop):
+    # Counts what arrives until stop (Python producers outrun consumers; draining
+    # the backlog would only add time at the consumer's rate).
     ready.release()
     go.wait()
     count = 0
     first = 0.0
-    while True:
-        item = q.get()
-        if item is None:
-            break
-        if count == 0:
-            first = time.time()
-        count += 1
+    while not stop.is_set():
+        for _ in range(64):
+            q.get()
+            if count == 0:
+                first = time.time()
+            count += 1
     results.put((count, first, time.time()))
 
 
@@ -71,10 +72,8 @@ def queue_throughput(kind, producers, consumers, duration):
     ready = mp.Semaphore(0)
     go = mp.Event()
     stop = mp.Event()
-    procs = [mp.Process(target=consumer, args=(q, results, ready, go)) for _ in range(consumers)]
-    for i in range(producers):
-        pills = consumers // producers + (1 if i < consumers % producers else 0)
-        procs.append(mp.Process(target=producer, args=(q, ready, go, stop, kind, pills)))
+    procs = [mp.Process(target=consumer, args=(q, results, ready, go, stop)) for _ in range(consumers)]
+    procs += [mp.Process(target=producer, args=(q, ready, go, stop, kind)) for _ in range(producers)]
     for p in procs:
         p.start()
     for _ in procs:
@@ -89,6 +88,7 @@ def queue_throughput(kind, producers, consumers, duration):
         first = min(first, f)
         last = max(last, l)
     for p in procs:
+        p.terminate()
         p.join()
     return round(count / (last - first))
 

@@ -25,9 +25,21 @@ export function isInput(value: unknown): value is Input<unknown> {
   return typeof record[Symbol.iterator] === "function" || typeof record[Symbol.asyncIterator] === "function";
 }
 
+/**
+ * encodeForWire, skipped when every entry is a primitive (nothing to replace):
+ * the common case of small tasks, and the walk's bookkeeping costs more than the task.
+ */
+export function encodeEntries(entries: unknown[]): { value: unknown; wired: boolean } {
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i];
+    if (typeof entry === "object" && entry !== null) return encodeForWire(entries);
+  }
+  return { value: entries, wired: false };
+}
+
 /** Queues one chunk of `job`. */
 export function enqueueChunk(scheduler: Scheduler, job: Job, chunk: number, items: unknown[], start: number): void {
-  const encoded = encodeForWire(items);
+  const encoded = encodeEntries(items);
   scheduler.enqueue({ job, chunk, items: encoded.value as unknown[], wired: encoded.wired, start });
 }
 

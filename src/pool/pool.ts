@@ -19,7 +19,7 @@ import type { FunctionRef } from "../wire/functions.ts";
 import type { PoolBootstrap } from "../wire/protocol.ts";
 import { encodeForWire } from "../wire/serialize.ts";
 import { defaultChunkSize, readAheadWindow } from "./chunking.ts";
-import { Collector, enqueueChunk, Feed, isInput, isSyncIterable } from "./feed.ts";
+import { Collector, encodeEntries, enqueueChunk, Feed, isInput, isSyncIterable } from "./feed.ts";
 import type { Input } from "./feed.ts";
 import { ApplySink, AsyncResult, IMapIterator, MapSink, validateTimeout } from "./results.ts";
 import type { ResultCallbacks } from "./results.ts";
@@ -265,7 +265,7 @@ export class Pool {
     if (this.#rejectIfBroken(job)) return sink.result;
     this.#watchSignal(job, options?.signal);
     if (!job.cancelled) {
-      const encoded = encodeForWire(argList);
+      const encoded = encodeEntries(argList);
       this.#scheduler.enqueue({ job, chunk: 0, items: [encoded.value], wired: encoded.wired, start: null });
     }
     this.#scheduler.finishIfDone(job);

@@ -257,6 +257,7 @@ export class Scheduler {
         worker.state = WorkerState.Ready;
         this.#makeIdle(worker);
         this.#dispatch();
+        if (worker.idle && this.#queueLive === 0) this.#steal();
         this.#updateRef(worker);
         this.#stopIdleIfDone();
         break;

@@ -65,7 +65,16 @@ async function runChunk(task: TaskMessage): Promise<{ message: WorkerMessage; tr
       }
       values[i] = value;
     }
-    const encoded = encodeForWire(values);
+    let wired = false;
+    let encodedValues: unknown = values;
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i];
+      if (typeof value === "object" && value !== null) {
+        ({ value: encodedValues, wired } = encodeForWire(values));
+        break;
+      }
+    }
+    const encoded = { value: encodedValues, wired };
     return {
       message: { type: "result", job, chunk, ok: true, values: encoded.value as unknown[], wired: encoded.wired },
       transfer,

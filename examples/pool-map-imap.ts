@@ -1,0 +1,39 @@
+/**
+ * map, imap and imapUnordered of a square function (Python: Pool.map,
+ * Pool.imap, Pool.imap_unordered), and an AsyncResult with get(timeout).
+ *
+ * Run: node --conditions=multiproc-source --import tsx examples/pool-map-imap.ts
+ */
+import * as mp from "multiproc";
+
+export function square(x: number): number {
+  return x * x;
+}
+
+export async function slowSquare(x: number): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, (10 - x) * 20));
+  return x * x;
+}
+
+if (mp.isMainProcess()) {
+  await using pool = new mp.Pool({ processes: 4 });
+
+  const result = pool.applyAsync(square, [10]);
+  console.log("applyAsync(square, [10]).get(1000):", await result.get(1000));
+
+  console.log("map:", await pool.map(square, [...Array(10).keys()]));
+
+  const it = pool.imap(square, [...Array(10).keys()]);
+  console.log("imap next():", (await it.next()).value);
+  console.log("imap next():", (await it.next()).value);
+  console.log("imap next(1000):", (await it.next(1000)).value);
+  const rest = [];
+  for await (const value of it) rest.push(value);
+  console.log("imap rest:", rest);
+
+  const unordered = [];
+  for await (const value of pool.imapUnordered(slowSquare, [...Array(10).keys()])) unordered.push(value);
+  console.log("imapUnordered (as they finish):", unordered);
+
+  console.log("starmap:", await pool.starmap(Math.pow, [[2, 3], [3, 2], [10, 3]]));
+}
