@@ -11,6 +11,7 @@ import { inspect } from "node:util";
 import { native } from "./util/native.ts";
 import { registerWireType, type WireForm } from "./wire/serialize.ts";
 import { kWire } from "./symbols.ts";
+import { indexedProxy } from "./util/indexed-proxy.ts";
 
 /** Options of `new mp.SharedMemory(...)` (Python's `SharedMemory(name=None, create=False, size=0)`). */
 export interface SharedMemoryOptions {
@@ -194,8 +195,6 @@ function capacityFor(size: number): number {
   return 8 * (Math.floor(size / 8) + 1);
 }
 
-const LIST_INDEX = /^-?(?:0|[1-9]\d*)$/;
-
 /**
  * A fixed-length list stored in shared memory (Python's `ShareableList`). Pass
  * values to create one, or a block's name to attach it. `list[i]` reads and writes
@@ -246,39 +245,12 @@ export class ShareableList<T extends ShareableValue = ShareableValue> {
   }
 
   #proxy(): this {
-    const bound = new Map<PropertyKey, unknown>();
-    return new Proxy(this, {
-      get: (target, key) => {
-        if (typeof key === "string" && LIST_INDEX.test(key)) return target.#read(target.#index(Number(key)));
-        const value: unknown = Reflect.get(target, key, target);
-        if (typeof value !== "function") return value;
-        let method = bound.get(key);
-        if (!method) bound.set(key, (method = (value as Function).bind(target)));
-        return method;
-      },
-      set: (target, key, value) => {
-        if (typeof key === "string" && LIST_INDEX.test(key)) {
-          const i = target.#index(Number(key));
-          target.#write(i, value, encodeItem(value, `item ${i}`));
-          return true;
-        }
-        return Reflect.set(target, key, value, target);
-      },
-      has: (target, key) => {
-        if (typeof key === "string" && LIST_INDEX.test(key)) {
-          const i = Number(key);
-          return i >= 0 && i < target.length;
-        }
-        return Reflect.has(target, key);
-      },
-      ownKeys: (target) => [...Array.from({ length: target.length }, (_, i) => String(i)), ...Reflect.ownKeys(target)],
-      getOwnPropertyDescriptor: (target, key) => {
-        if (typeof key === "string" && LIST_INDEX.test(key)) {
-          const i = Number(key);
-          if (i < 0 || i >= target.length) return undefined;
-          return { value: target.#read(i), writable: true, enumerable: true, configurable: true };
-        }
-        return Reflect.getOwnPropertyDescriptor(target, key);
+    return indexedProxy(this, {
+      length: () => this.length,
+      get: (i) => this.#read(this.#index(i)),
+      set: (i, value) => {
+        const at = this.#index(i);
+        this.#write(at, value, encodeItem(value, `item ${at}`));
       },
     });
   }

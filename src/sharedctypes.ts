@@ -15,6 +15,7 @@ import { inspect } from "node:util";
 import { SharedRegion, type RegionHandle } from "./memory/region.ts";
 import { registerWireType, type WireForm } from "./wire/serialize.ts";
 import { kWire } from "./symbols.ts";
+import { indexedProxy } from "./util/indexed-proxy.ts";
 import { Lock, RLock } from "./synchronize/lock.ts";
 import type { AcquireOptions } from "./synchronize/options.ts";
 
@@ -318,9 +319,6 @@ export function createRawArray<C extends Typecode>(typecode: C, sizeOrValues: nu
   return createRawArrayImpl(typecode, sizeOrValues);
 }
 
-const kTarget = Symbol("multiproc.SynchronizedArray.target");
-const INDEX = /^-?(?:0|[1-9]\d*)$/;
-
 /**
  * A typed array in shared memory with a lock (Python's `SynchronizedArray`, what
  * `Array()` returns): `arr[i]` (negative indexes count from the end), `length`,
@@ -338,41 +336,11 @@ export class SynchronizedArray<C extends Typecode = Typecode> extends Synchroniz
     this.typecode = typecode;
     this.#info = typeInfo(typecode);
     this.#view = view;
-    const bound = new Map<PropertyKey, unknown>();
     // eslint-disable-next-line no-constructor-return
-    return new Proxy(this, {
-      get: (target, key) => {
-        if (typeof key === "string" && INDEX.test(key)) return target.#get(Number(key));
-        if (key === kTarget) return target;
-        const value: unknown = Reflect.get(target, key, target);
-        if (typeof value !== "function") return value;
-        let method = bound.get(key);
-        if (!method) bound.set(key, (method = (value as Function).bind(target)));
-        return method;
-      },
-      set: (target, key, value) => {
-        if (typeof key === "string" && INDEX.test(key)) {
-          target.#set(Number(key), value);
-          return true;
-        }
-        return Reflect.set(target, key, value, target);
-      },
-      has: (target, key) => {
-        if (typeof key === "string" && INDEX.test(key)) {
-          const i = Number(key);
-          return i >= 0 && i < target.#view.length;
-        }
-        return Reflect.has(target, key);
-      },
-      ownKeys: (target) => [...Array.from({ length: target.#view.length }, (_, i) => String(i)), ...Reflect.ownKeys(target)],
-      getOwnPropertyDescriptor: (target, key) => {
-        if (typeof key === "string" && INDEX.test(key)) {
-          const i = Number(key);
-          if (i < 0 || i >= target.#view.length) return undefined;
-          return { value: target.#get(i), writable: true, enumerable: true, configurable: true };
-        }
-        return Reflect.getOwnPropertyDescriptor(target, key);
-      },
+    return indexedProxy(this, {
+      length: () => this.#view.length,
+      get: (i) => this.#get(i),
+      set: (i, value) => this.#set(i, value),
     });
   }
 

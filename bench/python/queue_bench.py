@@ -14,9 +14,9 @@ def message(kind, i, big):
     return {"id": i, "op": "add", "args": [i, 2]} if kind == "small" else big
 
 
-def producer(q, ready, go, stop, kind):
-    # The feeder thread may hold a backlog at stop; exit without flushing it.
-    q.cancel_join_thread()
+def producer(q, ready, go, stop, kind, pills):
+    # At stop the feeder thread may still hold a backlog; the process then waits to
+    # flush it until the main process terminates it, once consumers have reported.
     big = bytes(64 * 1024) if kind == "64k" else None
     ready.release()
     go.wait()
@@ -25,21 +25,26 @@ def producer(q, ready, go, stop, kind):
         for _ in range(64):
             q.put(message(kind, i, big))
             i += 1
+    for _ in range(pills):
+        q.put(None)
 
 
 def consumer(q, results, ready, go, stop):
-    # Counts what arrives until stop (Python producers outrun consumers; draining
-    # the backlog would only add time at the consumer's rate).
+    # Counts what arrives until stop or a pill (Python producers outrun consumers;
+    # draining the backlog would only add time at the consumer's rate).
     ready.release()
     go.wait()
     count = 0
     first = 0.0
-    while not stop.is_set():
-        for _ in range(64):
-            q.get()
-            if count == 0:
-                first = time.time()
-            count += 1
+    while True:
+        item = q.get()
+        if item is None:
+            break
+        if count == 0:
+            first = time.time()
+        count += 1
+        if count & 63 == 0 and stop.is_set():
+            break
     results.put((count, first, time.time()))
 
 
@@ -73,7 +78,7 @@ def queue_throughput(kind, producers, consumers, duration):
     go = mp.Event()
     stop = mp.Event()
     procs = [mp.Process(target=consumer, args=(q, results, ready, go, stop)) for _ in range(consumers)]
-    procs += [mp.Process(target=producer, args=(q, ready, go, stop, kind)) for _ in range(producers)]
+    procs += [mp.Process(target=producer, args=(q, ready, go, stop, kind, consumers)) for _ in range(producers)]
     for p in procs:
         p.start()
     for _ in procs:

@@ -23,6 +23,7 @@ import { decodeError } from "../wire/errors.ts";
 import type { FunctionRef } from "../wire/functions.ts";
 import type { PoolBootstrap, TaskMessage, WorkerMessage } from "../wire/protocol.ts";
 import { decodeFromWire } from "../wire/serialize.ts";
+import { FunctionTable } from "./function-table.ts";
 
 /** Where a job's results go (results.ts). */
 export interface JobSink {
@@ -58,6 +59,8 @@ export class Job {
   constructor(
     id: number,
     readonly fn: FunctionRef,
+    /** fn's number in the workers' function tables. */
+    readonly fnId: number,
     readonly star: boolean,
     readonly sink: JobSink,
     /** Holds the caller's stack (captured, formatted only if an error needs it). */
@@ -93,8 +96,10 @@ const enum WorkerState {
   Doomed,
 }
 
-/** Pipelining is used only for workers whose tasks take less than this (ms). */
+/** Pipelining is used only while a worker's posted tasks are expected to take less than this in all (ms). */
 const PIPELINE_MAX_TASK_MS = 4;
+/** At most this many tasks posted to one worker at once (the running one included). */
+const PIPELINE_DEPTH = 8;
 
 class PoolWorker {
   state = WorkerState.Starting;
@@ -107,6 +112,8 @@ class PoolWorker {
   timer: NodeJS.Timeout | undefined;
   refd = true;
   idle = false;
+  /** knownFns[id] is true once this worker was sent the FunctionRef of function `id`. */
+  readonly knownFns: boolean[] = [];
   #origin: string | undefined;
 
   constructor(
@@ -147,6 +154,7 @@ export class Scheduler {
   readonly #sources = new Set<Source>();
   #startupError: unknown = null;
   #nextJob = 1;
+  readonly #functions = new FunctionTable();
   #joined: Promise<void>;
   #resolveJoined!: () => void;
 
@@ -180,7 +188,7 @@ export class Scheduler {
     timeout: number | undefined,
     transfer?: readonly TransferListItem[],
   ): Job {
-    const job = new Job(this.#nextJob++, fn, star, sink, caller, timeout, transfer);
+    const job = new Job(this.#nextJob++, fn, this.#functions.idOf(fn), star, sink, caller, timeout, transfer);
     this.#jobs.add(job);
     return job;
   }
@@ -468,12 +476,15 @@ export class Scheduler {
     for (const worker of this.#workers) {
       if (
         worker.state === WorkerState.Ready &&
-        worker.inflight.length === 1 &&
+        worker.inflight.length > 0 &&
+        worker.inflight.length < PIPELINE_DEPTH &&
         worker.inflight[0]!.job.timeout === undefined &&
-        worker.averageMs < PIPELINE_MAX_TASK_MS &&
+        worker.inflight.length * worker.averageMs < PIPELINE_MAX_TASK_MS &&
         now - worker.runningSince < PIPELINE_MAX_TASK_MS &&
         (maxTasks === null || worker.sent < maxTasks) &&
-        (!best || worker.runningSince < best.runningSince)
+        (!best ||
+          worker.inflight.length < best.inflight.length ||
+          (worker.inflight.length === best.inflight.length && worker.runningSince < best.runningSince))
       ) {
         best = worker;
       }
@@ -483,16 +494,12 @@ export class Scheduler {
 
   #send(worker: PoolWorker, task: Task): void {
     const { job } = task;
-    const message: TaskMessage = {
-      type: "task",
-      job: job.id,
-      chunk: task.chunk,
-      fn: job.fn,
-      items: task.items,
-      star: job.star,
-      wired: task.wired,
-      start: task.start,
-    };
+    const fnId = job.fnId;
+    const known = worker.knownFns[fnId] === true;
+    // Two literal shapes rather than `ref: undefined`: an absent key costs nothing to clone.
+    const message: TaskMessage = known
+      ? { type: "task", job: job.id, chunk: task.chunk, fn: fnId, items: task.items, star: job.star, wired: task.wired, start: task.start }
+      : { type: "task", job: job.id, chunk: task.chunk, fn: fnId, ref: job.fn, items: task.items, star: job.star, wired: task.wired, start: task.start };
     try {
       worker.handle.post(message, job.transfer);
     } catch (error) {
@@ -502,6 +509,8 @@ export class Scheduler {
       this.#finishIfDone(job);
       return;
     }
+    // Only a message that was posted taught the worker the function.
+    if (!known) worker.knownFns[fnId] = true;
     job.running++;
     worker.sent++;
     worker.inflight.push(task);

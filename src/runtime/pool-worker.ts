@@ -24,64 +24,109 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
-/** Caches the last function: a job's chunks name the same function again and again. */
-let lastRef: FunctionRef | undefined;
-let lastFn: Task | undefined;
+/**
+ * The function table (see TaskMessage.fn): number -> reference, and the function
+ * once loaded. A reference whose load failed stays, unloaded, so the next task
+ * naming it tries again and fails the same way (loadFunction forgets failures).
+ */
+const refs: (FunctionRef | undefined)[] = [];
+const functions: (Task | undefined)[] = [];
 
-function sameRef(a: FunctionRef, b: FunctionRef): boolean {
-  if (a.kind !== b.kind) return false;
-  switch (a.kind) {
-    case "export":
-      return a.module === (b as typeof a).module && a.name === (b as typeof a).name;
-    case "global":
-      return a.path === (b as typeof a).path;
-    case "source":
-      return a.source === (b as typeof a).source;
-  }
-}
-
-async function resolveTask(ref: FunctionRef): Promise<Task> {
-  if (lastRef && lastFn && sameRef(lastRef, ref)) return lastFn;
+async function loadTask(id: number): Promise<Task> {
+  const ref = refs[id];
+  if (!ref) throw new Error(`Internal error: pool task names function ${id}, which this worker was never sent`);
   const fn = (await loadFunction(ref)) as Task;
-  lastRef = ref;
-  lastFn = fn;
+  functions[id] = fn;
   return fn;
 }
 
-/** Runs one chunk; returns the message to post and what it transfers. */
-async function runChunk(task: TaskMessage): Promise<{ message: WorkerMessage; transfer?: TransferListItem[] }> {
-  const { job, chunk } = task;
+type Outcome = { message: WorkerMessage; transfer?: TransferListItem[] | undefined };
+
+function failed(task: TaskMessage, error: unknown): Outcome {
+  return { message: { type: "result", job: task.job, chunk: task.chunk, ok: false, error: encodeError(error) } };
+}
+
+/**
+ * Runs one chunk. Synchronous while everything is (the function is loaded and
+ * returns plain values), so a stream of small tasks costs no promise or
+ * microtask; it goes asynchronous from the first thenable (or unloaded function)
+ * on, and awaits exactly where the all-async version awaited.
+ */
+function runChunk(task: TaskMessage): Outcome | Promise<Outcome> {
+  const fn = functions[task.fn];
+  if (fn === undefined) return loadTask(task.fn).then((loaded) => runItems(task, loaded), (error: unknown) => failed(task, error));
+  return runItems(task, fn);
+}
+
+function runItems(task: TaskMessage, fn: Task): Outcome | Promise<Outcome> {
+  let items: unknown[];
   try {
-    const fn = await resolveTask(task.fn);
-    const items = task.wired ? (decodeFromWire(task.items) as unknown[]) : task.items;
-    const values = new Array<unknown>(items.length);
-    let transfer: TransferListItem[] | undefined;
-    for (let i = 0; i < items.length; i++) {
+    items = task.wired ? (decodeFromWire(task.items) as unknown[]) : task.items;
+  } catch (error) {
+    return failed(task, error);
+  }
+  const values = new Array<unknown>(items.length);
+  const state: { transfer: TransferListItem[] | undefined } = { transfer: undefined };
+  for (let i = 0; i < items.length; i++) {
+    let value: unknown;
+    try {
+      value = task.star ? fn(...(items[i] as unknown[])) : fn(items[i]);
+      if (isThenable(value)) return finishAsync(task, fn, items, values, i, value, state);
+      value = unwrapTransfer(value, state);
+    } catch (error) {
+      return failed(task, error);
+    }
+    values[i] = value;
+  }
+  return resultOf(task, values, state.transfer);
+}
+
+/** The rest of a chunk once item `i` returned a thenable. */
+async function finishAsync(
+  task: TaskMessage,
+  fn: Task,
+  items: unknown[],
+  values: unknown[],
+  i: number,
+  pending: PromiseLike<unknown>,
+  state: { transfer: TransferListItem[] | undefined },
+): Promise<Outcome> {
+  try {
+    values[i] = unwrapTransfer(await pending, state);
+    for (i++; i < items.length; i++) {
       let value = task.star ? fn(...(items[i] as unknown[])) : fn(items[i]);
       if (isThenable(value)) value = await value;
-      if (isTransfer(value)) {
-        (transfer ??= []).push(...value.transferList);
-        value = value.value;
-      }
-      values[i] = value;
+      values[i] = unwrapTransfer(value, state);
     }
-    let wired = false;
-    let encodedValues: unknown = values;
-    for (let i = 0; i < values.length; i++) {
-      const value = values[i];
-      if (typeof value === "object" && value !== null) {
-        ({ value: encodedValues, wired } = encodeForWire(values));
-        break;
-      }
-    }
-    const encoded = { value: encodedValues, wired };
-    return {
-      message: { type: "result", job, chunk, ok: true, values: encoded.value as unknown[], wired: encoded.wired },
-      transfer,
-    };
+    return resultOf(task, values, state.transfer);
   } catch (error) {
-    return { message: { type: "result", job, chunk, ok: false, error: encodeError(error) } };
+    return failed(task, error);
   }
+}
+
+function unwrapTransfer(value: unknown, state: { transfer: TransferListItem[] | undefined }): unknown {
+  if (!isTransfer(value)) return value;
+  (state.transfer ??= []).push(...value.transferList);
+  return value.value;
+}
+
+function resultOf(task: TaskMessage, values: unknown[], transfer: TransferListItem[] | undefined): Outcome {
+  // encodeForWire only when some value is an object (primitives hold no library objects).
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (typeof value === "object" && value !== null) {
+      try {
+        const encoded = encodeForWire(values);
+        return {
+          message: { type: "result", job: task.job, chunk: task.chunk, ok: true, values: encoded.value as unknown[], wired: encoded.wired },
+          transfer,
+        };
+      } catch (error) {
+        return failed(task, error);
+      }
+    }
+  }
+  return { message: { type: "result", job: task.job, chunk: task.chunk, ok: true, values, wired: false }, transfer };
 }
 
 /** Posts a chunk's result; a result that cannot be cloned fails that task only. */
@@ -127,17 +172,34 @@ export async function runPoolWorker(data: PoolBootstrap, channel: ParentChannel)
   let stopping = false;
   let completed = 0;
 
-  const pump = async (): Promise<void> => {
+  /** Posts a finished chunk; retires the worker after its maxTasksPerChild-th. */
+  const finish = (task: TaskMessage, outcome: Outcome): void => {
+    postResult(channel, task, outcome.message, outcome.transfer);
+    completed++;
+    if (data.maxTasks !== null && completed >= data.maxTasks) {
+      channel.post({ type: "retiring" });
+      channel.exit(0);
+    }
+  };
+
+  /**
+   * Runs the queued tasks one after another. Synchronous chunks are run and
+   * answered in this loop; at an asynchronous one the loop waits for it and
+   * resumes. `running` stays true meanwhile, so tasks never overlap.
+   */
+  const pump = (): void => {
     running = true;
     while (queue.length > 0) {
       const task = queue.shift()!;
-      const { message, transfer } = await runChunk(task);
-      postResult(channel, task, message, transfer);
-      completed++;
-      if (data.maxTasks !== null && completed >= data.maxTasks) {
-        channel.post({ type: "retiring" });
-        channel.exit(0);
+      const outcome = runChunk(task);
+      if (outcome instanceof Promise) {
+        void outcome.then((done) => {
+          finish(task, done);
+          pump();
+        });
+        return;
       }
+      finish(task, outcome);
     }
     running = false;
     if (stopping) channel.exit(0);
@@ -146,8 +208,9 @@ export async function runPoolWorker(data: PoolBootstrap, channel: ParentChannel)
   channel.onMessage((message: ParentMessage) => {
     switch (message.type) {
       case "task":
+        if (message.ref !== undefined) refs[message.fn] = message.ref;
         queue.push(message);
-        if (!running) void pump();
+        if (!running) pump();
         break;
       case "steal": {
         const index = queue.findIndex((task) => task.job === message.job && task.chunk === message.chunk);

@@ -27,6 +27,7 @@ import { remaining, waitCore, type WaitResult } from "../memory/wait.ts";
 import { timeoutDeadline, type AcquireOptions } from "./options.ts";
 import { kIsOwned, kReleaseSave, kRestore, Lock, RLock, type ConditionLock } from "./lock.ts";
 import { runAsync, runSync, waitOn, type Waiting } from "./waiting.ts";
+import { withHeld } from "./with-held.ts";
 
 const SEQ = 0;
 const WAITERS = 1;
@@ -128,14 +129,8 @@ export class Condition {
   }
 
   /** Runs `fn` holding the lock; releases it even if `fn` throws. */
-  async withLock<R>(fn: () => R | Promise<R>): Promise<R> {
-    if (typeof fn !== "function") throw new TypeError(`Expected withLock's argument to be a function, got ${typeof fn}`);
-    await this.#lock.acquire();
-    try {
-      return await fn();
-    } finally {
-      this.#lock.release();
-    }
+  withLock<R>(fn: () => R | Promise<R>): Promise<R> {
+    return withHeld(this.#lock, fn);
   }
 
   /**

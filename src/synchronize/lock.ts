@@ -17,6 +17,7 @@ import { acquireDeadline, type AcquireOptions } from "./options.ts";
 import { isHeldBy, isLocked, lockSlow, tryLock, unlock } from "./mutex.ts";
 import { ownerId, trackLock } from "./owners.ts";
 import { runAsync, runSync, type Waiting } from "./waiting.ts";
+import { withHeld } from "./with-held.ts";
 
 /** Internal protocol a Condition uses on its lock. */
 export const kIsOwned = Symbol("multiproc.lock.isOwned");
@@ -58,47 +59,52 @@ function deadlockError(kind: string): Error {
   );
 }
 
-/** Runs `fn` holding `lock`, releasing it even when `fn` throws. */
-async function withHeld<R>(lock: { acquire(): Promise<boolean>; release(): void }, fn: () => R | Promise<R>): Promise<R> {
-  if (typeof fn !== "function") throw new TypeError(`Expected withLock's argument to be a function, got ${typeof fn}`);
-  await lock.acquire();
-  try {
-    return await fn();
-  } finally {
-    lock.release();
-  }
+/** What tells a Lock from an RLock; everything else about them is the same. */
+interface LockKind {
+  name: "Lock" | "RLock";
+  /** How the recovery warning names it. */
+  article: string;
+  /** 4: the lock word only; 8: the lock word and the depth. */
+  bytes: number;
+  /** Whether the worker holding it may take it again (and must release it as often). */
+  reentrant: boolean;
 }
+
+const LOCK: LockKind = { name: "Lock", article: "a Lock", bytes: 4, reentrant: false };
+const RLOCK: LockKind = { name: "RLock", article: "an RLock", bytes: 8, reentrant: true };
+
+const WORD = 0;
+const DEPTH = 1; // RLock only
 
 let revivingRegion: SharedRegion | undefined;
-function regionFor(bytes: number): SharedRegion {
-  const region = revivingRegion ?? SharedRegion.create(bytes);
-  revivingRegion = undefined;
-  return region;
-}
 
 /**
- * A non-recursive lock shared between workers (Python's `multiprocessing.Lock`).
- * @example
- * const lock = new mp.Lock();
- * await lock.withLock(() => console.log("one at a time"));
+ * Lock and RLock: a mutex-core lock word at i32[0] of their region, tracked for
+ * dead-owner recovery from its first acquire. An RLock also keeps at i32[1] how
+ * many times its holder acquired it. Not public: use mp.Lock or mp.RLock.
  */
-export class Lock implements ConditionLock {
+export abstract class OwnedLock implements ConditionLock {
+  readonly #kind: LockKind;
   readonly #region: SharedRegion;
-  readonly #word: Int32Array;
+  readonly #words: Int32Array;
   #tracked = false;
 
-  constructor() {
-    this.#region = regionFor(4);
-    this.#word = this.#region.int32(0, 1);
+  protected constructor(kind: LockKind) {
+    this.#kind = kind;
+    this.#region = revivingRegion ?? SharedRegion.create(kind.bytes);
+    revivingRegion = undefined;
+    this.#words = this.#region.int32(0, kind.bytes >> 2);
   }
 
-  /** @internal Rebuilds a Lock over an existing region (wire reviver). */
-  static fromRegion(region: SharedRegion): Lock {
+  /** @internal Rebuilds a lock over an existing region (wire reviver). */
+  static fromRegion<T extends OwnedLock>(this: new () => T, region: SharedRegion): T {
     revivingRegion = region;
-    return new Lock();
+    return new this();
   }
 
-  #took(): true {
+  /** Records a fresh take; `depth` is what an RLock's holder now owes in release() calls. */
+  #took(depth = 1): true {
+    if (this.#kind.reentrant) this.#words[DEPTH] = depth;
     if (!this.#tracked) {
       this.#tracked = true;
       trackLock(this, this.#region.buffer);
@@ -106,13 +112,24 @@ export class Lock implements ConditionLock {
     return true;
   }
 
-  /** Takes the lock; resolves false if `timeout` ms pass or `block` is false and it is taken. */
+  /** An RLock already held by this worker is taken again at once. */
+  #reentered(owner: number): boolean {
+    if (!this.#kind.reentrant || !isHeldBy(this.#words, WORD, owner)) return false;
+    this.#words[DEPTH]++;
+    return true;
+  }
+
+  /**
+   * Takes the lock (an RLock: again, if this worker holds it); resolves false if
+   * `timeout` ms pass, or `block` is false, while another holds it.
+   */
   acquire(options?: AcquireOptions): Promise<boolean> {
     try {
       const deadline = acquireDeadline(options);
       const owner = ownerId();
-      if (tryLock(this.#word, 0, owner)) return Promise.resolve(this.#took());
-      return runAsync(lockSlow(this.#word, 0, owner, deadline, "a Lock")).then((r) => r === "acquired" && this.#took());
+      if (tryLock(this.#words, WORD, owner)) return Promise.resolve(this.#took());
+      if (this.#reentered(owner)) return Promise.resolve(true);
+      return runAsync(lockSlow(this.#words, WORD, owner, deadline, this.#kind.article)).then((r) => r === "acquired" && this.#took());
     } catch (error) {
       return Promise.reject(error);
     }
@@ -122,15 +139,18 @@ export class Lock implements ConditionLock {
   acquireSync(options?: AcquireOptions): boolean {
     const deadline = acquireDeadline(options);
     const owner = ownerId();
-    if (tryLock(this.#word, 0, owner)) return this.#took();
-    if (deadline === undefined && isHeldBy(this.#word, 0, owner)) throw deadlockError("Lock");
-    return runSync(lockSlow(this.#word, 0, owner, deadline, "a Lock")) === "acquired" && this.#took();
+    if (tryLock(this.#words, WORD, owner)) return this.#took();
+    if (this.#reentered(owner)) return true;
+    // Unlike acquire(), no other task of this worker can run to release it.
+    if (deadline === undefined && isHeldBy(this.#words, WORD, owner)) throw deadlockError(this.#kind.name);
+    return runSync(lockSlow(this.#words, WORD, owner, deadline, this.#kind.article)) === "acquired" && this.#took();
   }
 
-  /** Releases the lock; throws if this worker does not hold it. */
+  /** Releases the lock (an RLock: one level; it is free once every acquire is matched). Throws if this worker does not hold it. */
   release(): void {
-    if (!isHeldBy(this.#word, 0, ownerId())) throw notHeldError("Lock", this.#word);
-    unlock(this.#word, 0);
+    if (!this[kIsOwned]()) throw notHeldError(this.#kind.name, this.#words);
+    if (this.#kind.reentrant && --this.#words[DEPTH] > 0) return;
+    this.#unlock();
   }
 
   /** Runs `fn` holding the lock (Python's `with lock:`); releases it even if `fn` throws. */
@@ -139,26 +159,46 @@ export class Lock implements ConditionLock {
   }
 
   [kIsOwned](): boolean {
-    return isHeldBy(this.#word, 0, ownerId());
+    return isHeldBy(this.#words, WORD, ownerId());
   }
 
   [kReleaseSave](): number {
-    this.release();
-    return 1;
+    if (!this[kIsOwned]()) throw notHeldError(this.#kind.name, this.#words);
+    const depth = this.#kind.reentrant ? this.#words[DEPTH] : 1;
+    this.#unlock();
+    return depth;
   }
 
-  *[kRestore](): Waiting<void> {
+  *[kRestore](depth: number): Waiting<void> {
     const owner = ownerId();
-    if (!tryLock(this.#word, 0, owner)) yield* lockSlow(this.#word, 0, owner, undefined, "a Lock");
-    this.#took();
+    if (!tryLock(this.#words, WORD, owner)) yield* lockSlow(this.#words, WORD, owner, undefined, this.#kind.article);
+    this.#took(depth);
+  }
+
+  /** Frees the lock completely (the caller holds it). */
+  #unlock(): void {
+    if (this.#kind.reentrant) this.#words[DEPTH] = 0;
+    unlock(this.#words, WORD);
   }
 
   [kWire](): WireForm {
-    return { type: "multiproc.Lock", state: this.#region.handle() };
+    return { type: `multiproc.${this.#kind.name}`, state: this.#region.handle() };
   }
 
   get [Symbol.toStringTag](): string {
-    return "Lock";
+    return this.#kind.name;
+  }
+}
+
+/**
+ * A non-recursive lock shared between workers (Python's `multiprocessing.Lock`).
+ * @example
+ * const lock = new mp.Lock();
+ * await lock.withLock(() => console.log("one at a time"));
+ */
+export class Lock extends OwnedLock {
+  constructor() {
+    super(LOCK);
   }
 }
 
@@ -166,98 +206,9 @@ export class Lock implements ConditionLock {
  * A re-entrant lock (Python's `multiprocessing.RLock`): the worker holding it may
  * acquire it again, and must release it as many times.
  */
-export class RLock implements ConditionLock {
-  readonly #region: SharedRegion;
-  readonly #words: Int32Array;
-  #tracked = false;
-
+export class RLock extends OwnedLock {
   constructor() {
-    this.#region = regionFor(8);
-    this.#words = this.#region.int32(0, 2);
-  }
-
-  /** @internal */
-  static fromRegion(region: SharedRegion): RLock {
-    revivingRegion = region;
-    return new RLock();
-  }
-
-  #took(): true {
-    this.#words[1] = 1;
-    if (!this.#tracked) {
-      this.#tracked = true;
-      trackLock(this, this.#region.buffer);
-    }
-    return true;
-  }
-
-  /** Takes the lock (again, if this worker holds it). */
-  acquire(options?: AcquireOptions): Promise<boolean> {
-    try {
-      const deadline = acquireDeadline(options);
-      const owner = ownerId();
-      if (tryLock(this.#words, 0, owner)) return Promise.resolve(this.#took());
-      if (isHeldBy(this.#words, 0, owner)) {
-        this.#words[1]++;
-        return Promise.resolve(true);
-      }
-      return runAsync(lockSlow(this.#words, 0, owner, deadline, "an RLock")).then((r) => r === "acquired" && this.#took());
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  /** Like acquire(), blocking the calling thread. */
-  acquireSync(options?: AcquireOptions): boolean {
-    const deadline = acquireDeadline(options);
-    const owner = ownerId();
-    if (tryLock(this.#words, 0, owner)) return this.#took();
-    if (isHeldBy(this.#words, 0, owner)) {
-      this.#words[1]++;
-      return true;
-    }
-    return runSync(lockSlow(this.#words, 0, owner, deadline, "an RLock")) === "acquired" && this.#took();
-  }
-
-  /** Releases one level; the lock is free once every acquire is matched. Throws if this worker does not hold it. */
-  release(): void {
-    if (!isHeldBy(this.#words, 0, ownerId())) throw notHeldError("RLock", this.#words);
-    if (--this.#words[1] <= 0) {
-      this.#words[1] = 0;
-      unlock(this.#words, 0);
-    }
-  }
-
-  /** Runs `fn` holding the lock; releases it even if `fn` throws. */
-  withLock<R>(fn: () => R | Promise<R>): Promise<R> {
-    return withHeld(this, fn);
-  }
-
-  [kIsOwned](): boolean {
-    return isHeldBy(this.#words, 0, ownerId());
-  }
-
-  [kReleaseSave](): number {
-    if (!this[kIsOwned]()) throw notHeldError("RLock", this.#words);
-    const depth = this.#words[1];
-    this.#words[1] = 0;
-    unlock(this.#words, 0);
-    return depth;
-  }
-
-  *[kRestore](depth: number): Waiting<void> {
-    const owner = ownerId();
-    if (!tryLock(this.#words, 0, owner)) yield* lockSlow(this.#words, 0, owner, undefined, "an RLock");
-    this.#took();
-    this.#words[1] = depth;
-  }
-
-  [kWire](): WireForm {
-    return { type: "multiproc.RLock", state: this.#region.handle() };
-  }
-
-  get [Symbol.toStringTag](): string {
-    return "RLock";
+    super(RLOCK);
   }
 }
 

@@ -20,6 +20,7 @@ import { kWire } from "../symbols.ts";
 import { remaining, waitCore } from "../memory/wait.ts";
 import { acquireDeadline, type AcquireOptions } from "./options.ts";
 import { runAsync, runSync, waitOn, type Waiting } from "./waiting.ts";
+import { withHeld } from "./with-held.ts";
 
 const VALUE = 0;
 const SLEEPERS = 1;
@@ -140,14 +141,8 @@ export class Semaphore {
   }
 
   /** Runs `fn` holding one unit; gives it back even if `fn` throws. */
-  async withLock<R>(fn: () => R | Promise<R>): Promise<R> {
-    if (typeof fn !== "function") throw new TypeError(`Expected withLock's argument to be a function, got ${typeof fn}`);
-    await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
+  withLock<R>(fn: () => R | Promise<R>): Promise<R> {
+    return withHeld(this, fn);
   }
 
   /** The number of available units (Python's `get_value()`). */

@@ -42,7 +42,14 @@ export interface TaskMessage {
   type: "task";
   job: number;
   chunk: number;
-  fn: FunctionRef;
+  /**
+   * The function, as a number in the worker's function table. The first task a
+   * worker gets for a number also carries `ref`; later ones carry the number only,
+   * so a stream of small tasks does not clone and look up the reference each time.
+   */
+  fn: number;
+  /** What `fn` names, sent once per worker and function. */
+  ref?: FunctionRef;
   items: unknown[];
   star: boolean;
   wired: boolean;
