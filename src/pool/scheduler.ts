@@ -8,10 +8,14 @@
  * - A worker runs its tasks one at a time, in the order they were posted, and
  *   answers them in that order; so the first entry of `inflight` is the task it
  *   is running, and a result always answers that entry.
- * - A second task is posted to a busy worker (pipelining) only when no worker
- *   is idle, neither task has a timeout, and the worker's tasks are short; so a
- *   task never waits long behind another while a worker idles, and a task's
- *   timeout always counts from its real start.
+ * - More tasks are posted to a busy worker (pipelining, up to PIPELINE_DEPTH in
+ *   all) only when no worker is idle, none of them has a timeout, and the
+ *   worker's posted tasks are expected to take less than PIPELINE_MAX_TASK_MS
+ *   together; so a task never waits long behind others while a worker idles
+ *   (and #steal takes back what waits when one does), and a task's timeout
+ *   always counts from its real start. Keeping several tiny tasks in flight per
+ *   worker is what makes them cheap: a worker that finds its next task already
+ *   queued does not go back to sleep to be woken by the next postMessage.
  * - `queueLive` counts the queued tasks of jobs that still want results; tasks
  *   of cancelled jobs stay in `queue` and are skipped when reached.
  */

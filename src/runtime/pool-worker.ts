@@ -67,16 +67,15 @@ function runItems(task: TaskMessage, fn: Task): Outcome | Promise<Outcome> {
   }
   const values = new Array<unknown>(items.length);
   const state: { transfer: TransferListItem[] | undefined } = { transfer: undefined };
-  for (let i = 0; i < items.length; i++) {
-    let value: unknown;
-    try {
-      value = task.star ? fn(...(items[i] as unknown[])) : fn(items[i]);
+  const star = task.star;
+  try {
+    for (let i = 0; i < items.length; i++) {
+      const value = star ? fn(...(items[i] as unknown[])) : fn(items[i]);
       if (isThenable(value)) return finishAsync(task, fn, items, values, i, value, state);
-      value = unwrapTransfer(value, state);
-    } catch (error) {
-      return failed(task, error);
+      values[i] = unwrapTransfer(value, state);
     }
-    values[i] = value;
+  } catch (error) {
+    return failed(task, error);
   }
   return resultOf(task, values, state.transfer);
 }
