@@ -23,12 +23,11 @@ import { registerWireType, type WireForm } from "../wire/serialize.ts";
 import { loadFunction, resolveFunction, type FunctionRef } from "../wire/functions.ts";
 import { kWire } from "../symbols.ts";
 import { BrokenBarrierError } from "../errors.ts";
-import { remaining, waitCore, type WaitResult } from "../memory/wait.ts";
+import { deadlineOf, remaining, waitCore, type WaitResult } from "../memory/wait.ts";
 import { checkTimeout } from "./options.ts";
 import { isHeldBy, lockSlow, tryLock, unlock } from "./mutex.ts";
 import { ownerId, trackLock } from "./owners.ts";
 import { runAsync, runSync, waitOn, type Waiting } from "./waiting.ts";
-import { deadlineOf } from "../memory/wait.ts";
 
 const MUTEX = 0;
 const SEQ = 1;

@@ -41,10 +41,10 @@ const PREFIX = "multiproc.held.";
  * ids tagged so they cannot collide with the main thread's pid.
  */
 export function ownerId(): number {
-  return self;
+  return thisOwner;
 }
-// Constant per thread: the main thread's (or a process worker's) ident is its pid.
-const self = isMainThread ? process.pid & OWNER_MASK : (threadId | THREAD_TAG) & OWNER_MASK;
+// Constant per thread, so computed once at module load.
+const thisOwner = isMainThread ? process.pid & OWNER_MASK : (threadId | THREAD_TAG) & OWNER_MASK;
 
 let counter: Int32Array | undefined;
 const forget = new FinalizationRegistry<string>((name) => {

@@ -6,6 +6,13 @@ import * as targets from "../fixtures/process-targets.ts";
 
 const T = { timeout: 30_000 };
 
+/** Ways a target can end, and the exit code each gives. */
+const ENDINGS = [
+  { name: "a target that throws exits 1", target: targets.throwError, args: ["boom"], exitCode: 1 },
+  { name: "process.exit(N) gives exit code N", target: targets.exitWith, args: [7], exitCode: 7 },
+  { name: "an async target that rejects exits 1", target: targets.rejectLater, args: ["late failure"], exitCode: 1 },
+];
+
 forEachContext((context) => {
   test("a target that returns exits 0", T, async () => {
     const p = new mp.Process({ target: targets.doNothing, context });
@@ -18,19 +25,14 @@ forEachContext((context) => {
     assert.equal(p.isAlive(), false);
   });
 
-  test("a target that throws exits 1", T, async () => {
-    const p = new mp.Process({ target: targets.throwError, args: ["boom"], context });
-    p.start();
-    await p.join();
-    assert.equal(p.exitCode, 1);
-  });
-
-  test("process.exit(N) gives exit code N", T, async () => {
-    const p = new mp.Process({ target: targets.exitWith, args: [7], context });
-    p.start();
-    await p.join();
-    assert.equal(p.exitCode, 7);
-  });
+  for (const { name, target, args, exitCode } of ENDINGS) {
+    test(name, T, async () => {
+      const p = new mp.Process({ target, args, context });
+      p.start();
+      await p.join();
+      assert.equal(p.exitCode, exitCode);
+    });
+  }
 
   test("join(timeout) returns while the process still runs; terminate gives -15", T, async () => {
     const p = new mp.Process({ target: targets.sleepFor, args: [20_000], context });
@@ -154,13 +156,6 @@ test("a daemon child is terminated when its parent finishes; a normal child is w
 });
 
 forEachContext((context) => {
-  test("an async target that rejects exits 1", T, async () => {
-    const p = new mp.Process({ target: targets.rejectLater, args: ["late failure"], context });
-    p.start();
-    await p.join();
-    assert.equal(p.exitCode, 1);
-  });
-
   test("children start children (CPython test_recursion)", T, async () => {
     const view = new Int32Array(new SharedArrayBuffer(16));
     const p = new mp.Process({ target: targets.recurse, args: [view, 0, 2], context });

@@ -21,6 +21,13 @@ function assertTimeNear(ms: number, expected: number): void {
   assert.ok(ms < expected + 2_000, `took ${ms.toFixed(1)} ms, expected about ${expected}`);
 }
 
+/** `wait` (a call given TIMEOUT1) gives up: it returns false after about TIMEOUT1. */
+async function assertTimesOut(wait: () => boolean | Promise<boolean>): Promise<void> {
+  const [got, ms] = await elapsed(wait);
+  assert.equal(got, false);
+  assertTimeNear(ms, TIMEOUT1);
+}
+
 describe("Lock", () => {
   test("acquire, non-blocking acquire fails while held, release (test_lock)", T, async () => {
     const lock = new mp.Lock();
@@ -34,12 +41,8 @@ describe("Lock", () => {
   test("acquireSync / timeout returns false after about the timeout", T, async () => {
     const lock = new mp.Lock();
     assert.equal(lock.acquireSync(), true);
-    const [got, ms] = await elapsed(() => lock.acquire({ timeout: TIMEOUT1 }));
-    assert.equal(got, false);
-    assertTimeNear(ms, TIMEOUT1);
-    const [gotSync, msSync] = await elapsed(() => lock.acquireSync({ timeout: TIMEOUT1 }));
-    assert.equal(gotSync, false);
-    assertTimeNear(msSync, TIMEOUT1);
+    await assertTimesOut(() => lock.acquire({ timeout: TIMEOUT1 }));
+    await assertTimesOut(() => lock.acquireSync({ timeout: TIMEOUT1 }));
     lock.release();
   });
 
@@ -126,12 +129,8 @@ describe("Semaphore", () => {
     assert.equal(await sem.acquire({ block: false }), false);
     assert.equal(await sem.acquire({ block: false, timeout: null }), false);
     assert.equal(await sem.acquire({ block: false, timeout: TIMEOUT1 }), false);
-    const [got, ms] = await elapsed(() => sem.acquire({ timeout: TIMEOUT1 }));
-    assert.equal(got, false);
-    assertTimeNear(ms, TIMEOUT1);
-    const [gotSync, msSync] = await elapsed(() => sem.acquireSync({ timeout: TIMEOUT1 }));
-    assert.equal(gotSync, false);
-    assertTimeNear(msSync, TIMEOUT1);
+    await assertTimesOut(() => sem.acquire({ timeout: TIMEOUT1 }));
+    await assertTimesOut(() => sem.acquireSync({ timeout: TIMEOUT1 }));
     const [got0, ms0] = await elapsed(() => sem.acquire({ timeout: -5 }));
     assert.equal(got0, false);
     assert.ok(ms0 < 1_000);
@@ -161,12 +160,8 @@ describe("Event", () => {
     const event = new mp.Event();
     assert.equal(event.isSet(), false);
     assert.equal(await event.wait(0), false);
-    const [got, ms] = await elapsed(() => event.wait(TIMEOUT1));
-    assert.equal(got, false);
-    assertTimeNear(ms, TIMEOUT1);
-    const [gotSync, msSync] = await elapsed(() => event.waitSync(TIMEOUT1));
-    assert.equal(gotSync, false);
-    assertTimeNear(msSync, TIMEOUT1);
+    await assertTimesOut(() => event.wait(TIMEOUT1));
+    await assertTimesOut(() => event.waitSync(TIMEOUT1));
     event.set();
     assert.equal(event.isSet(), true);
     assert.equal(await event.wait(), true);
@@ -192,12 +187,8 @@ describe("Condition", () => {
   test("wait(timeout) returns false after about the timeout, holding the lock again (test_timeout)", T, async () => {
     const cond = new mp.Condition();
     await cond.acquire();
-    const [got, ms] = await elapsed(() => cond.wait(TIMEOUT1));
-    assert.equal(got, false);
-    assertTimeNear(ms, TIMEOUT1);
-    const [gotSync, msSync] = await elapsed(() => cond.waitSync(TIMEOUT1));
-    assert.equal(gotSync, false);
-    assertTimeNear(msSync, TIMEOUT1);
+    await assertTimesOut(() => cond.wait(TIMEOUT1));
+    await assertTimesOut(() => cond.waitSync(TIMEOUT1));
     cond.release();
     assert.throws(() => cond.release());
   });
@@ -240,9 +231,7 @@ describe("Condition", () => {
     const cond = new mp.Condition();
     await cond.acquire();
     assert.equal(await cond.waitFor(() => true), true);
-    const [got, ms] = await elapsed(() => cond.waitFor(() => false, TIMEOUT1));
-    assert.equal(got, false);
-    assertTimeNear(ms, TIMEOUT1);
+    await assertTimesOut(() => cond.waitFor(() => false, TIMEOUT1));
     assert.equal(cond.waitForSync(() => 1, 10), true);
     cond.release();
   });
