@@ -83,8 +83,11 @@ function pythonVersion(python: string): string | null {
 async function main(): Promise<void> {
   const plan = readPlan();
   const startedAt = new Date();
+  // Other work on the machine skews every number; the report keeps the load beside them.
+  const loadAtStart = os.loadavg()[0]!;
   ensureInstalled();
-  const env = { ...process.env, MP_BENCH_PLAN: JSON.stringify(plan) };
+  // Python twins may read the micro duration from its own variable rather than from the plan.
+  const env = { ...process.env, MP_BENCH_PLAN: JSON.stringify(plan), MP_BENCH_MICRO_MS: String(plan.microMs) };
   const options = { env, timeoutMs: plan.timeoutMs, cwd: rootDir };
   // Same flags as this process (--conditions=multiproc-source --import tsx).
   const nodeChild = (...args: string[]) => () =>
@@ -100,8 +103,7 @@ async function main(): Promise<void> {
   }
 
   const micro: Record<string, Record<string, ChildOutcome>> = {};
-  for (const name of microNames()) {
-    if (!wanted(plan, "micro")) break;
+  for (const name of wanted(plan, "micro") ? microNames() : []) {
     micro[name] = { [OURS]: await step(`micro ${name}`, nodeChild("micro", name)) };
     const twin = pythonTwin(name);
     if (twin) micro[name][PYTHON] = await step(`micro ${name} (python)`, pythonChild(twin));
@@ -112,7 +114,7 @@ async function main(): Promise<void> {
   const label = {
     tinyTasks: `tiny tasks (${plan.tinyTasks} x inc, concurrent)`,
     map: `map (${plan.mapItems} items)`,
-    cpuBound: `CPU-bound (${plan.cpuTasks} x ${plan.cpuTaskMs} ms; ideal ${(plan.cpuTasks * plan.cpuTaskMs) / plan.workers} ms)`,
+    cpuBound: `CPU-bound (${plan.cpuTasks} x ${plan.cpuTaskMs} ms; ideal ${Math.ceil(plan.cpuTasks / plan.workers) * plan.cpuTaskMs} ms)`,
     startupShutdown: "pool startup + shutdown",
   } as const;
   const rows: Row[] = (Object.keys(label) as (keyof typeof label)[]).map((key) => ({
@@ -146,10 +148,13 @@ async function main(): Promise<void> {
       cpuModel: cpus[0]?.model ?? "unknown",
       cpuCount: cpus.length,
       totalMemoryMb: Math.round(os.totalmem() / 2 ** 20),
+      loadAverage1m: { atStart: loadAtStart, atEnd: os.loadavg()[0]! },
     },
     node: process.version,
     python: { executable: plan.python, version: python?.version ?? pythonVersion(plan.python), startMethod: python?.startMethod ?? null },
     context: plan.context,
+    // `npm run bench` passes --conditions=multiproc-source: the TypeScript sources, compiled by tsx in every worker.
+    multiprocFrom: process.execArgv.some((arg) => arg.includes("multiproc-source")) ? "src (tsx)" : "dist",
     plan,
     pool: Object.fromEntries(Object.entries(pool).map(([name, o]) => [name, o.ok ? o.value : { error: o.error }])),
     micro: Object.fromEntries(
@@ -164,9 +169,12 @@ async function main(): Promise<void> {
   const { device } = report;
   console.log(
     `\nmultiproc benchmarks: ${device.cpuModel} x ${device.cpuCount}, Node ${report.node}, ` +
-      `Python ${report.python.version ?? "not found"} (${report.python.startMethod ?? "?"}), ` +
-      `context ${plan.context}, ${plan.workers} workers, median of ${plan.repeat}${plan.quick ? ", QUICK" : ""}\n`,
+      `Python ${report.python.version ?? "not found"}${report.python.startMethod ? ` (${report.python.startMethod})` : ""}, ` +
+      `multiproc from ${report.multiprocFrom}, context ${plan.context}, ${plan.workers} workers, median of ${plan.repeat}${plan.quick ? ", QUICK" : ""}\n`,
   );
+  if (loadAtStart > device.cpuCount / 2) {
+    console.log(`warning: 1-minute load average was ${loadAtStart.toFixed(1)} on ${device.cpuCount} CPUs at start; expect noisy numbers\n`);
+  }
   console.log(formatTable(rows, columns, OURS));
   console.log(`\n(Nx) = how many times better multiproc is than that column (> 1: multiproc wins; rates higher, times lower).`);
   for (const name of columns) {

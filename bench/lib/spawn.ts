@@ -17,6 +17,15 @@ function parseResult(stdout: string): unknown {
   throw new Error("it printed no JSON result");
 }
 
+/** After a child exits, how long its stdout may stay open (held by a process it forked) before we stop waiting. */
+const STDOUT_GRACE_MS = 2_000;
+
+/**
+ * Runs `command` in a process group of its own, so that on timeout the whole group
+ * goes (Python's pool workers included), and a grandchild that keeps stdout open
+ * cannot hold the run: after the child exits, its output is read for at most
+ * STDOUT_GRACE_MS and then the group is killed.
+ */
 export function runChild(
   command: string,
   args: readonly string[],
@@ -24,29 +33,48 @@ export function runChild(
 ): Promise<ChildOutcome> {
   const start = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(command, args, { env: options.env, cwd: options.cwd, stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(command, args, {
+      env: options.env,
+      cwd: options.cwd,
+      stdio: ["ignore", "pipe", "inherit"],
+      detached: process.platform !== "win32",
+    });
     let stdout = "";
-    let timedOut = false;
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
-    }, options.timeoutMs);
+    let exit = "";
+    let settled = false;
+    const killGroup = () => {
+      try {
+        if (child.pid !== undefined) process.kill(process.platform === "win32" ? child.pid : -child.pid, "SIGKILL");
+      } catch {
+        // the group is already gone
+      }
+    };
     const finish = (outcome: ChildOutcome) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
+      killGroup();
       resolve(outcome);
     };
-    child.on("error", (error) => finish({ ok: false, error: `could not start ${command}: ${error.message}`, ms: performance.now() - start }));
-    child.on("close", (code, signal) => {
+    const parse = () => {
       const ms = performance.now() - start;
-      if (timedOut) return finish({ ok: false, error: `killed after the ${options.timeoutMs} ms limit (MP_BENCH_TIMEOUT_MS)`, ms });
       try {
-        const value = parseResult(stdout);
-        finish({ ok: true, value, ms });
+        finish({ ok: true, value: parseResult(stdout), ms });
       } catch (error) {
         const why = error instanceof Error ? error.message : String(error);
-        finish({ ok: false, error: `exited with ${signal ?? `code ${code}`}; ${why}`, ms });
+        finish({ ok: false, error: `${exit || "its output stayed open"}; ${why}`, ms });
       }
+    };
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    const timer = setTimeout(
+      () => finish({ ok: false, error: `killed after the ${options.timeoutMs} ms limit (MP_BENCH_TIMEOUT_MS)`, ms: performance.now() - start }),
+      options.timeoutMs,
+    );
+    child.on("error", (error) => finish({ ok: false, error: `could not start ${command}: ${error.message}`, ms: performance.now() - start }));
+    child.on("exit", (code, signal) => {
+      exit = `exited with ${signal ?? `code ${code}`}`;
+      setTimeout(parse, STDOUT_GRACE_MS).unref();
     });
+    child.on("close", parse);
   });
 }
