@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   // Python twins may read the micro duration from its own variable rather than from the plan.
   const env = { ...process.env, MP_BENCH_PLAN: JSON.stringify(plan), MP_BENCH_MICRO_MS: String(plan.microMs) };
   const options = { env, timeoutMs: plan.timeoutMs, cwd: rootDir };
-  // Same flags as this process (--conditions=multiproc-source --import tsx).
+  // Same flags as this process (--import tsx; multiproc itself comes from its build, dist/).
   const nodeChild = (...args: string[]) => () =>
     runChild(process.execPath, [...process.execArgv, fileURLToPath(new URL("lib/child.ts", benchDir)), ...args], options);
   const pythonChild = (file: string) => () => runChild(plan.python, [file], options);
@@ -153,7 +153,7 @@ async function main(): Promise<void> {
     node: process.version,
     python: { executable: plan.python, version: python?.version ?? pythonVersion(plan.python), startMethod: python?.startMethod ?? null },
     context: plan.context,
-    // `npm run bench` passes --conditions=multiproc-source: the TypeScript sources, compiled by tsx in every worker.
+    // `npm run bench` runs the build (dist/), as users do; --conditions=multiproc-source would run the sources through tsx.
     multiprocFrom: process.execArgv.some((arg) => arg.includes("multiproc-source")) ? "src (tsx)" : "dist",
     plan,
     pool: Object.fromEntries(Object.entries(pool).map(([name, o]) => [name, o.ok ? o.value : { error: o.error }])),

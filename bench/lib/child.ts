@@ -2,8 +2,8 @@
  * One child run of the orchestrator (bench/run.ts), so that libraries never share
  * a process, a heap or leftover threads, and a hang costs one timeout, not the run:
  *
- *   node --conditions=multiproc-source --import tsx bench/lib/child.ts pool <library>
- *   node --conditions=multiproc-source --import tsx bench/lib/child.ts micro <name>
+ *   node --import tsx bench/lib/child.ts pool <library>
+ *   node --import tsx bench/lib/child.ts micro <name>
  *
  * It prints its result as one line starting with RESULT_MARK; everything else on
  * stdout is ignored by the orchestrator.

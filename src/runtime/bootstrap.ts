@@ -1,6 +1,6 @@
 /**
  * A worker's first steps (CPython's process._bootstrap): take on its identity,
- * register TypeScript support and known modules, import the `modules` option,
+ * learn its parent's known modules and TypeScript loader, import the `modules` option,
  * then hand over to its role: the pool loop or a Process target.
  */
 import { isMainThread, threadId } from "node:worker_threads";
@@ -9,12 +9,8 @@ import { becomeWorker } from "../process-identity.ts";
 import { encodeError } from "../wire/errors.ts";
 import { rememberModule, setEntryModule } from "../wire/functions.ts";
 import type { BootstrapData } from "../wire/protocol.ts";
+import { importModule, setTypeScriptLoader } from "../util/import-module.ts";
 import type { ParentChannel } from "./channel.ts";
-
-async function registerLoader(loader: string): Promise<void> {
-  const api = (await import(loader)) as { register?: () => void; default?: { register?: () => void } };
-  (api.register ?? api.default?.register)?.();
-}
 
 /** Runs a worker from its bootstrap data; failures while starting are reported, then the worker exits 1. */
 export async function runWorker(data: BootstrapData, channel: ParentChannel): Promise<void> {
@@ -24,11 +20,11 @@ export async function runWorker(data: BootstrapData, channel: ParentChannel): Pr
   );
   setEntryModule(data.entryModule);
   for (const url of data.registeredModules) rememberModule(url);
+  setTypeScriptLoader(data.loader);
   try {
-    if (data.loader) await registerLoader(data.loader);
     for (const url of data.preloadModules) {
       rememberModule(url);
-      await import(url);
+      await importModule(url);
     }
   } catch (error) {
     channel.post({ type: "startup-failed", error: encodeError(error) });

@@ -17,6 +17,7 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { importModule } from "../util/import-module.ts";
 
 export type FunctionRef =
   | { kind: "export"; module: string; name: string }
@@ -265,7 +266,7 @@ async function loadUncached(ref: FunctionRef): Promise<Function> {
     case "source":
       return compileSource(ref);
     case "export": {
-      const ns = (await import(ref.module)) as Record<string, unknown>;
+      const ns = await importModule(ref.module);
       const value = ns[ref.name];
       if (typeof value !== "function") {
         throw new TypeError(

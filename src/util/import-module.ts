@@ -1,0 +1,27 @@
+/**
+ * Imports a user module in a worker, registering the TypeScript loader (tsx)
+ * first only when the module is TypeScript. Workers whose modules are all
+ * JavaScript never load tsx, which keeps their start-up fast.
+ */
+const TYPESCRIPT_MODULE = /\.(?:c|m)?tsx?(?:[?#].*)?$/;
+
+let loaderUrl: string | null = null;
+let registered: Promise<void> | null = null;
+
+/** Called by the worker's bootstrap with the loader its parent found (or null). */
+export function setTypeScriptLoader(url: string | null): void {
+  loaderUrl = url;
+}
+
+function registerLoader(url: string): Promise<void> {
+  registered ??= import(url).then((api: { register?: () => void; default?: { register?: () => void } }) => {
+    (api.register ?? api.default?.register)?.();
+  });
+  return registered;
+}
+
+/** `import(url)`, with TypeScript support switched on first when `url` needs it. */
+export async function importModule(url: string): Promise<Record<string, unknown>> {
+  if (loaderUrl && TYPESCRIPT_MODULE.test(url)) await registerLoader(loaderUrl);
+  return (await import(url)) as Record<string, unknown>;
+}
