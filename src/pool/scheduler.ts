@@ -20,7 +20,7 @@
  *   of cancelled jobs stay in `queue` and are skipped when reached.
  */
 import type { TransferListItem } from "node:worker_threads";
-import type { ResourceLimits, WorkerBackend, WorkerExit, WorkerHandle } from "../backends/backend.ts";
+import type { ResourceLimits, WorkerBackend, WorkerExit } from "../backends/backend.ts";
 import { TimeoutError, WorkerLostError } from "../errors.ts";
 import { findUncloneable, uncloneableError } from "../wire/clone-check.ts";
 import { decodeError } from "../wire/errors.ts";
@@ -28,108 +28,10 @@ import type { FunctionRef } from "../wire/functions.ts";
 import type { PoolBootstrap, TaskMessage, WorkerMessage } from "../wire/protocol.ts";
 import { decodeFromWire } from "../wire/serialize.ts";
 import { FunctionTable } from "./function-table.ts";
+import { Job, type JobSink, type Source, type Task } from "./job.ts";
+import { PIPELINE_DEPTH, PIPELINE_MAX_TASK_MS, PoolWorker, WorkerState } from "./worker-slot.ts";
 
-/** Where a job's results go (results.ts). */
-export interface JobSink {
-  /** A chunk's results arrived. */
-  chunkDone(chunk: number, values: unknown[]): void;
-  /** A chunk failed: the task threw, its worker was lost, it timed out, or it could not be sent. */
-  chunkFailed(chunk: number, error: unknown): void;
-  /** The whole job failed at once (terminate, start-up failure, abort signal). */
-  abort(error: unknown): void;
-}
-
-/** Something that may still add tasks to a job (an imap feed, an async input being collected). */
-export interface Source {
-  /** The pool was closed: read on without waiting for the consumer. */
-  release(): void;
-  /** Stop reading (terminate, abort, consumer gone). */
-  stop(): void;
-}
-
-/** One submitting call. */
-export class Job {
-  readonly id: number;
-  /** Tasks in the queue. */
-  queued = 0;
-  /** Tasks posted to workers and not answered yet. */
-  running = 0;
-  /** The job wants no more results: its queued tasks are dropped. */
-  cancelled = false;
-  source: Source | null = null;
-  /** Called once when the job has nothing queued, running or left to read. */
-  onFinish: (() => void) | undefined;
-
-  constructor(
-    id: number,
-    readonly fn: FunctionRef,
-    /** fn's number in the workers' function tables. */
-    readonly fnId: number,
-    readonly star: boolean,
-    readonly sink: JobSink,
-    /** Holds the caller's stack (captured, formatted only if an error needs it). */
-    readonly caller: { stack?: string },
-    readonly timeout: number | undefined,
-    readonly transfer: readonly TransferListItem[] | undefined,
-  ) {
-    this.id = id;
-  }
-}
-
-export interface Task {
-  job: Job;
-  chunk: number;
-  items: unknown[];
-  wired: boolean;
-  /** Index of items[0] in the job's input; null for apply. */
-  start: number | null;
-  /** Settled by the parent (timed out) while its worker still ran it. */
-  settled?: boolean;
-  /** Asked back from the worker it waits in (see #steal). */
-  stealing?: boolean;
-}
-
-const enum WorkerState {
-  Starting,
-  Ready,
-  /** Sent its last task (maxTasksPerChild); exits after answering it. */
-  Retiring,
-  /** Told to stop after close(). */
-  Stopping,
-  /** Being killed (timeout, terminate). */
-  Doomed,
-}
-
-/** Pipelining is used only while a worker's posted tasks are expected to take less than this in all (ms). */
-const PIPELINE_MAX_TASK_MS = 4;
-/** At most this many tasks posted to one worker at once (the running one included). */
-const PIPELINE_DEPTH = 8;
-
-class PoolWorker {
-  state = WorkerState.Starting;
-  readonly inflight: Task[] = [];
-  /** When inflight[0] started (performance.now()). */
-  runningSince = 0;
-  /** Moving average of task durations (ms); Infinity until a task finished. */
-  averageMs = Infinity;
-  sent = 0;
-  timer: NodeJS.Timeout | undefined;
-  refd = true;
-  idle = false;
-  /** knownFns[id] is true once this worker was sent the FunctionRef of function `id`. */
-  readonly knownFns: boolean[] = [];
-  #origin: string | undefined;
-
-  constructor(
-    readonly name: string,
-    readonly handle: WorkerHandle,
-  ) {}
-
-  get origin(): string {
-    this.#origin ??= `${this.name} (thread ${this.handle.ident}, pid ${this.handle.pid})`;
-    return this.#origin;
-  }
-}
+export { Job, type JobSink, type Source, type Task } from "./job.ts";
 
 export interface SchedulerOptions {
   processes: number;

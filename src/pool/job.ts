@@ -1,0 +1,65 @@
+/**
+ * A pool job (one submitting call), its tasks (chunks), and where its results go.
+ */
+import type { TransferListItem } from "node:worker_threads";
+import type { FunctionRef } from "../wire/functions.ts";
+
+/** Where a job's results go (results.ts). */
+export interface JobSink {
+  /** A chunk's results arrived. */
+  chunkDone(chunk: number, values: unknown[]): void;
+  /** A chunk failed: the task threw, its worker was lost, it timed out, or it could not be sent. */
+  chunkFailed(chunk: number, error: unknown): void;
+  /** The whole job failed at once (terminate, start-up failure, abort signal). */
+  abort(error: unknown): void;
+}
+
+/** Something that may still add tasks to a job (an imap feed, an async input being collected). */
+export interface Source {
+  /** The pool was closed: read on without waiting for the consumer. */
+  release(): void;
+  /** Stop reading (terminate, abort, consumer gone). */
+  stop(): void;
+}
+
+/** One submitting call. */
+export class Job {
+  readonly id: number;
+  /** Tasks in the queue. */
+  queued = 0;
+  /** Tasks posted to workers and not answered yet. */
+  running = 0;
+  /** The job wants no more results: its queued tasks are dropped. */
+  cancelled = false;
+  source: Source | null = null;
+  /** Called once when the job has nothing queued, running or left to read. */
+  onFinish: (() => void) | undefined;
+
+  constructor(
+    id: number,
+    readonly fn: FunctionRef,
+    /** fn's number in the workers' function tables. */
+    readonly fnId: number,
+    readonly star: boolean,
+    readonly sink: JobSink,
+    /** Holds the caller's stack (captured, formatted only if an error needs it). */
+    readonly caller: { stack?: string },
+    readonly timeout: number | undefined,
+    readonly transfer: readonly TransferListItem[] | undefined,
+  ) {
+    this.id = id;
+  }
+}
+
+export interface Task {
+  job: Job;
+  chunk: number;
+  items: unknown[];
+  wired: boolean;
+  /** Index of items[0] in the job's input; null for apply. */
+  start: number | null;
+  /** Settled by the parent (timed out) while its worker still ran it. */
+  settled?: boolean;
+  /** Asked back from the worker it waits in (see #steal). */
+  stealing?: boolean;
+}

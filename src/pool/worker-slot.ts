@@ -1,0 +1,48 @@
+/**
+ * The scheduler's record of one pool worker: its handle, its state, and the
+ * tasks posted to it (the first one is the task it is running).
+ */
+import type { WorkerHandle } from "../backends/backend.ts";
+import type { Task } from "./job.ts";
+
+export enum WorkerState {
+  Starting,
+  Ready,
+  /** Sent its last task (maxTasksPerChild); exits after answering it. */
+  Retiring,
+  /** Told to stop after close(). */
+  Stopping,
+  /** Being killed (timeout, terminate). */
+  Doomed,
+}
+
+/** Pipelining is used only while a worker's posted tasks are expected to take less than this in all (ms). */
+export const PIPELINE_MAX_TASK_MS = 4;
+/** At most this many tasks posted to one worker at once (the running one included). */
+export const PIPELINE_DEPTH = 8;
+
+export class PoolWorker {
+  state = WorkerState.Starting;
+  readonly inflight: Task[] = [];
+  /** When inflight[0] started (performance.now()). */
+  runningSince = 0;
+  /** Moving average of task durations (ms); Infinity until a task finished. */
+  averageMs = Infinity;
+  sent = 0;
+  timer: NodeJS.Timeout | undefined;
+  refd = true;
+  idle = false;
+  /** knownFns[id] is true once this worker was sent the FunctionRef of function `id`. */
+  readonly knownFns: boolean[] = [];
+  #origin: string | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly handle: WorkerHandle,
+  ) {}
+
+  get origin(): string {
+    this.#origin ??= `${this.name} (thread ${this.handle.ident}, pid ${this.handle.pid})`;
+    return this.#origin;
+  }
+}
