@@ -1,226 +1,261 @@
 /**
- * Queue and Pipe micro benchmarks, worker thread to worker thread, beside a plain
- * MessagePort carrying the same messages (the baseline a user would otherwise write).
+ * Queue and Pipe micro benchmarks, worker to worker, beside a plain MessagePort
+ * carrying the same messages (the baseline a user would otherwise write).
  *
- *   queueSmall1to1MsgsPerSec   one producer, one consumer, a small object per message
+ *   queueSmall1to1MsgsPerSec   one producer, one consumer, a small message each
+ *   messagePortSmallMsgsPerSec the small message through a MessagePort (1 -> 1)
  *   queueSmall2to2MsgsPerSec   two producers, two consumers on one queue
  *   queue64k1to1MsgsPerSec     64 KiB Uint8Array payloads
+ *   messagePort64kMsgsPerSec   64 KiB through a MessagePort (copied, as a queue copies)
  *   queue64k2to2MsgsPerSec
  *   pipeRoundTripUs            send + reply over a duplex Pipe (µs per round trip)
- *   messagePortSmallMsgsPerSec the small message through a MessagePort
- *   messagePort64kMsgsPerSec   64 KiB through a MessagePort (copied, as a queue copies)
  *   messagePortRoundTripUs     round trip over a MessageChannel
  *
- * Twin: bench/python/queue_bench.py (multiprocessing.Queue and Pipe, same keys).
+ * Method (identical in the Python twin, bench/python/queue_bench.py; change both together):
+ * - A FIXED number of messages per measure (not "count until a stop flag").
+ * - Producers and consumers are separate workers, started before any clock runs.
+ *   Each round every worker says it is ready, then waits for that round's start
+ *   signal (Atomics words here; a Semaphore and an Event per round in Python).
+ *   The main thread takes t0 and gives the signal.
+ * - Producers share the messages evenly; each consumer takes its share and
+ *   reports when (process.hrtime: CLOCK_MONOTONIC, one clock for every thread and
+ *   process) it got its last one. A round's time is t0 to the latest report: the
+ *   moment the last message was received.
+ * - One warm-up round (a quarter of the messages), then 3 timed rounds in the same
+ *   workers; the median is reported.
+ * - A "small message" is `{ id: i, op: "add", args: [i, 2] }` (a Pool-task-like
+ *   object; a dict in Python); a 64 KiB message is a `Uint8Array(65536)` (`bytes` in Python).
+ * - Round trip: a pinger sends the small message and waits for the echo worker's
+ *   reply, a fixed number of times per round; µs per trip.
+ * Counts scale with `durationMs` (1000 = the counts below, clamped to 0.1x..2.5x),
+ * as Python's do with microMs. MP_BENCH_VERBOSE=1 prints each round's seconds to stderr.
+ *
  * Run alone: node --conditions=multiproc-source --import tsx bench/micro/queue.ts
  */
 import { Worker } from "node:worker_threads";
-import * as mp from "../../src/index.ts";
+import * as mp from "multiproc";
 
 mp.registerModule(import.meta.url);
 
+const SMALL_MESSAGES = 100_000;
+const BIG_MESSAGES = 10_000;
+const BIG_BYTES = 64 * 1024;
+const ROUND_TRIPS = 25_000;
+const TIMED_ROUNDS = 3;
+const WARMUP_DIVISOR = 4;
+
 /** Control words shared by the main thread and the workers of one measure. */
-const READY = 0;
-const GO = 1;
-const STOP = 2;
+const READY = 0; // how many "ready" signals were given (all rounds)
+const GO = 1; // the round that may start (1-based)
 
 type Payload = "small" | "64k";
 
-function message(kind: Payload, i: number, big: Uint8Array | undefined): unknown {
-  return kind === "small" ? { id: i, op: "add", args: [i, 2] } : big!;
+/** Seconds on the monotonic clock every thread and process shares. */
+const now = (): number => Number(process.hrtime.bigint()) / 1e9;
+
+/** Messages per round: the warm-up, then the timed rounds. */
+function roundsOf(count: number): number[] {
+  return [Math.max(1, Math.floor(count / WARMUP_DIVISOR)), ...Array<number>(TIMED_ROUNDS).fill(count)];
 }
 
-function startSignal(control: Int32Array): void {
+/** The index-th of `parts` near-equal shares of `total`. */
+function share(total: number, parts: number, index: number): number {
+  return Math.floor(total / parts) + (index < total % parts ? 1 : 0);
+}
+
+function startSignal(control: Int32Array, round: number): void {
   Atomics.add(control, READY, 1);
   Atomics.notify(control, READY);
-  while (Atomics.load(control, GO) === 0) Atomics.wait(control, GO, 0);
+  while (Atomics.load(control, GO) < round + 1) Atomics.wait(control, GO, Atomics.load(control, GO));
 }
 
-/** Producer: puts until STOP, then one null pill per `pills`. */
-export function producer(q: mp.Queue<unknown>, control: Int32Array, kind: Payload, pills: number): void {
-  const big = kind === "64k" ? new Uint8Array(64 * 1024).fill(1) : undefined;
-  startSignal(control);
-  let i = 0;
-  while (Atomics.load(control, STOP) === 0) {
-    for (let j = 0; j < 64; j++) q.putSync(message(kind, i++, big));
-  }
-  for (let j = 0; j < pills; j++) q.putSync(null);
+export function producer(q: mp.Queue<unknown>, control: Int32Array, kind: Payload, counts: number[], index: number, producers: number): void {
+  const big = kind === "64k" ? new Uint8Array(BIG_BYTES) : undefined;
+  counts.forEach((total, round) => {
+    const n = share(total, producers, index);
+    startSignal(control, round);
+    if (big === undefined) {
+      for (let i = 0; i < n; i++) q.putSync({ id: i, op: "add", args: [i, 2] });
+    } else {
+      for (let i = 0; i < n; i++) q.putSync(big);
+    }
+  });
 }
 
-/** Consumer: counts items until a pill; reports { count, first, last } (epoch ms). */
-export function consumer(q: mp.Queue<unknown>, results: mp.Queue<unknown>, control: Int32Array): void {
-  startSignal(control);
-  let count = 0;
-  let first = 0;
-  let last = 0;
-  for (;;) {
-    const item = q.getSync();
-    if (item === null) break;
-    if (count === 0) first = performance.timeOrigin + performance.now();
-    count++;
-  }
-  last = performance.timeOrigin + performance.now();
-  results.putSync({ count, first, last });
+export function consumer(q: mp.Queue<unknown>, results: mp.Queue<number>, control: Int32Array, counts: number[], index: number, consumers: number): void {
+  counts.forEach((total, round) => {
+    const n = share(total, consumers, index);
+    startSignal(control, round);
+    for (let i = 0; i < n; i++) q.getSync();
+    results.putSync(now());
+  });
 }
 
-/** Echoes until null. */
-export function echo(conn: mp.Connection<unknown>): void {
-  for (;;) {
-    const item = conn.recvSync();
-    conn.send(item);
-    if (item === null) break;
-  }
+export function echo(conn: mp.Connection<unknown>, trips: number[]): void {
+  const total = trips.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < total; i++) conn.send(conn.recvSync());
 }
 
-/** Times round trips until STOP; reports µs per round trip. */
-export function pinger(conn: mp.Connection<unknown>, results: mp.Queue<unknown>, control: Int32Array): void {
-  startSignal(control);
+export function pinger(conn: mp.Connection<unknown>, results: mp.Queue<number>, control: Int32Array, trips: number[]): void {
   const msg = { id: 1, op: "add", args: [1, 2] };
-  const started = performance.now();
-  let trips = 0;
-  while (Atomics.load(control, STOP) === 0) {
-    conn.send(msg);
-    conn.recvSync();
-    trips++;
-  }
-  results.putSync((performance.now() - started) * 1000 / trips);
-  conn.send(null);
-  conn.recvSync();
+  trips.forEach((n, round) => {
+    startSignal(control, round);
+    for (let i = 0; i < n; i++) {
+      conn.send(msg);
+      conn.recvSync();
+    }
+    results.putSync(now());
+  });
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitReady(control: Int32Array, parties: number): Promise<void> {
+async function waitReady(control: Int32Array, count: number): Promise<void> {
   for (;;) {
     const ready = Atomics.load(control, READY);
-    if (ready >= parties) return;
+    if (ready >= count) return;
     await Atomics.waitAsync(control, READY, ready, 5_000).value;
   }
 }
 
-async function queueThroughput(kind: Payload, producers: number, consumers: number, durationMs: number): Promise<number> {
-  const q = new mp.Queue<unknown>();
-  const results = new mp.Queue<{ count: number; first: number; last: number }>();
-  const control = new Int32Array(new SharedArrayBuffer(16));
-  const workers = [
-    ...Array.from({ length: consumers }, () => new mp.Process({ target: consumer, args: [q, results, control] })),
-    ...Array.from({ length: producers }, (_, i) =>
-      new mp.Process({ target: producer, args: [q, control, kind, Math.floor(consumers / producers) + (i < consumers % producers ? 1 : 0)] })),
-  ];
-  for (const w of workers) w.start();
-  await waitReady(control, workers.length);
-  Atomics.store(control, GO, 1);
-  Atomics.notify(control, GO);
-  await sleep(durationMs);
-  Atomics.store(control, STOP, 1);
-  let count = 0;
-  let first = Infinity;
-  let last = 0;
-  for (let i = 0; i < consumers; i++) {
-    const r = await results.get();
-    count += r.count;
-    first = Math.min(first, r.first);
-    last = Math.max(last, r.last);
+/**
+ * Runs the rounds of one measure whose `parties` workers are started: returns the
+ * median seconds of the timed rounds (`report()` yields each reporter's end time).
+ */
+async function timedRounds(control: Int32Array, parties: number, rounds: number, reporters: number, report: () => Promise<number>): Promise<number> {
+  const seconds: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    await waitReady(control, parties * (round + 1));
+    const t0 = now();
+    Atomics.store(control, GO, round + 1);
+    Atomics.notify(control, GO);
+    let last = 0;
+    for (let i = 0; i < reporters; i++) last = Math.max(last, await report());
+    seconds.push(last - t0);
   }
-  for (const w of workers) await w.join();
-  return Math.round(count / ((last - first) / 1000));
+  if (process.env.MP_BENCH_VERBOSE) console.error("rounds (s):", seconds.map((s) => Number(s.toFixed(4))));
+  const timed = seconds.slice(1).sort((a, b) => a - b);
+  return timed[timed.length >> 1]!;
 }
 
-async function pipeRoundTrip(durationMs: number): Promise<number> {
+async function queueThroughput(kind: Payload, producers: number, consumers: number, scale: number): Promise<number> {
+  const counts = roundsOf(Math.round((kind === "small" ? SMALL_MESSAGES : BIG_MESSAGES) * scale));
+  const q = new mp.Queue<unknown>();
+  const results = new mp.Queue<number>();
+  const control = new Int32Array(new SharedArrayBuffer(8));
+  const workers = [
+    ...Array.from({ length: consumers }, (_, i) => new mp.Process({ target: consumer, args: [q, results, control, counts, i, consumers] })),
+    ...Array.from({ length: producers }, (_, i) => new mp.Process({ target: producer, args: [q, control, kind, counts, i, producers] })),
+  ];
+  for (const w of workers) w.start();
+  const seconds = await timedRounds(control, workers.length, counts.length, consumers, () => results.get());
+  for (const w of workers) await w.join();
+  return Math.round(counts.at(-1)! / seconds);
+}
+
+async function pipeRoundTrip(scale: number): Promise<number> {
+  const trips = roundsOf(Math.round(ROUND_TRIPS * scale));
   const [a, b] = mp.Pipe();
   const results = new mp.Queue<number>();
-  const control = new Int32Array(new SharedArrayBuffer(16));
-  const workers = [new mp.Process({ target: echo, args: [b] }), new mp.Process({ target: pinger, args: [a, results, control] })];
+  const control = new Int32Array(new SharedArrayBuffer(8));
+  // The echo worker is not a round party: it just answers.
+  const workers = [new mp.Process({ target: echo, args: [b, trips] }), new mp.Process({ target: pinger, args: [a, results, control, trips] })];
   for (const w of workers) w.start();
-  await waitReady(control, 1);
-  Atomics.store(control, GO, 1);
-  Atomics.notify(control, GO);
-  await sleep(durationMs);
-  Atomics.store(control, STOP, 1);
-  const us = await results.get();
+  const seconds = await timedRounds(control, 1, trips.length, 1, () => results.get());
   for (const w of workers) await w.join();
   a.close();
   b.close();
-  return Number(us.toFixed(2));
+  return Number(((seconds * 1e6) / trips.at(-1)!).toFixed(2));
 }
 
-/** The MessagePort baseline: the same loop as producer/consumer, on a MessageChannel between two workers. */
+/** The MessagePort baseline: the same roles and rounds as above, on a MessageChannel between two workers. */
 const PORT_WORKER = `
 const { workerData, parentPort } = require("node:worker_threads");
-const { role, port, control, kind } = workerData;
-const big = kind === "64k" ? new Uint8Array(64 * 1024).fill(1) : undefined;
-Atomics.add(control, 0, 1); Atomics.notify(control, 0);
-while (Atomics.load(control, 1) === 0) Atomics.wait(control, 1, 0);
+const { role, port, control, kind, counts } = workerData;
+const now = () => Number(process.hrtime.bigint()) / 1e9;
+const startSignal = (round) => {
+  Atomics.add(control, 0, 1); Atomics.notify(control, 0);
+  while (Atomics.load(control, 1) < round + 1) Atomics.wait(control, 1, Atomics.load(control, 1));
+};
 if (role === "producer") {
-  let i = 0;
-  const pump = () => {
-    // Yield now and then so the port can flush; post in bursts like the queue producer.
-    for (let n = 0; n < 256 && Atomics.load(control, 2) === 0; n++) {
-      port.postMessage(kind === "small" ? { id: i, op: "add", args: [i++, 2] } : big);
-    }
-    if (Atomics.load(control, 2) === 0) setImmediate(pump); else { port.postMessage(null); }
-  };
-  pump();
-} else if (role === "consumer") {
-  let count = 0, first = 0;
-  port.on("message", (m) => {
-    if (m === null) { parentPort.postMessage({ count, first, last: performance.timeOrigin + performance.now() }); port.close(); return; }
-    if (count++ === 0) first = performance.timeOrigin + performance.now();
+  // Posting never waits: the message lands in the consumer port's queue at once.
+  const big = kind === "64k" ? new Uint8Array(${BIG_BYTES}) : undefined;
+  counts.forEach((n, round) => {
+    startSignal(round);
+    if (big === undefined) for (let i = 0; i < n; i++) port.postMessage({ id: i, op: "add", args: [i, 2] });
+    else for (let i = 0; i < n; i++) port.postMessage(big);
   });
-} else if (role === "echo") {
-  port.on("message", (m) => { port.postMessage(m); if (m === null) port.close(); });
-} else {
+  port.close();
+} else if (role === "consumer" || role === "pinger") {
   const msg = { id: 1, op: "add", args: [1, 2] };
-  const started = performance.now();
-  let trips = 0;
-  port.on("message", (m) => {
-    if (m === null) { port.close(); return; }
-    trips++;
-    if (Atomics.load(control, 2) === 0) port.postMessage(msg);
-    else { parentPort.postMessage((performance.now() - started) * 1000 / trips); port.postMessage(null); }
+  let round = 0, got = 0;
+  const begin = () => { startSignal(round); if (role === "pinger") port.postMessage(msg); };
+  port.on("message", () => {
+    if (++got < counts[round]) { if (role === "pinger") port.postMessage(msg); return; }
+    parentPort.postMessage(now());
+    got = 0;
+    if (++round < counts.length) begin(); else port.close();
   });
-  port.postMessage(msg);
+  begin();
+} else {
+  const total = counts.reduce((a, b) => a + b, 0);
+  let seen = 0;
+  port.on("message", (m) => { port.postMessage(m); if (++seen === total) port.close(); });
 }
 `;
 
-async function portRun(roles: [string, string], kind: Payload, durationMs: number): Promise<unknown> {
+async function portRounds(roles: [string, string], kind: Payload, counts: number[]): Promise<number> {
   const { port1, port2 } = new MessageChannel();
-  const control = new Int32Array(new SharedArrayBuffer(16));
+  const control = new Int32Array(new SharedArrayBuffer(8));
   const spawn = (role: string, port: InstanceType<typeof globalThis.MessagePort>) =>
-    new Worker(PORT_WORKER, { eval: true, workerData: { role, port, control, kind }, transferList: [port as never] });
+    new Worker(PORT_WORKER, { eval: true, workerData: { role, port, control, kind, counts }, transferList: [port as never] });
   const workers = [spawn(roles[0], port1), spawn(roles[1], port2)];
-  const result = new Promise((resolve, reject) => {
-    for (const w of workers) {
-      w.on("message", resolve);
-      w.on("error", reject);
-    }
-  });
-  await waitReady(control, 2);
-  Atomics.store(control, GO, 1);
-  Atomics.notify(control, GO);
-  await sleep(durationMs);
-  Atomics.store(control, STOP, 1);
-  const value = await result;
-  await Promise.all(workers.map((w) => w.terminate()));
-  return value;
+  const exited = workers.map((w) => new Promise((resolve) => w.once("exit", resolve)));
+  const reports: number[] = [];
+  let wake: (() => void) | undefined;
+  let failure: unknown;
+  for (const w of workers) {
+    w.on("message", (t: number) => {
+      reports.push(t);
+      wake?.();
+    });
+    w.on("error", (error) => {
+      failure = error;
+      wake?.();
+    });
+  }
+  const report = async (): Promise<number> => {
+    while (reports.length === 0 && failure === undefined) await new Promise<void>((resolve) => (wake = resolve));
+    if (failure !== undefined) throw failure;
+    return reports.shift()!;
+  };
+  // Only the consumer (or pinger) waits for the start signal; the echo worker just answers.
+  const parties = roles[1] === "producer" ? 2 : 1;
+  const seconds = await timedRounds(control, parties, counts.length, 1, report);
+  await Promise.all(exited);
+  return seconds;
 }
 
-async function portThroughput(kind: Payload, durationMs: number): Promise<number> {
-  const r = (await portRun(["consumer", "producer"], kind, durationMs)) as { count: number; first: number; last: number };
-  return Math.round(r.count / ((r.last - r.first) / 1000));
+async function portThroughput(kind: Payload, scale: number): Promise<number> {
+  const counts = roundsOf(Math.round((kind === "small" ? SMALL_MESSAGES : BIG_MESSAGES) * scale));
+  return Math.round(counts.at(-1)! / (await portRounds(["consumer", "producer"], kind, counts)));
+}
+
+async function portRoundTrip(scale: number): Promise<number> {
+  const trips = roundsOf(Math.round(ROUND_TRIPS * scale));
+  const seconds = await portRounds(["echo", "pinger"], "small", trips);
+  return Number(((seconds * 1e6) / trips.at(-1)!).toFixed(2));
 }
 
 export async function run(opts: { durationMs: number }): Promise<Record<string, number>> {
-  const ms = Math.max(100, Math.min(opts.durationMs, 2_500));
+  const scale = Math.max(100, Math.min(opts.durationMs, 2_500)) / 1000;
   return {
-    queueSmall1to1MsgsPerSec: await queueThroughput("small", 1, 1, ms),
-    messagePortSmallMsgsPerSec: await portThroughput("small", ms),
-    queueSmall2to2MsgsPerSec: await queueThroughput("small", 2, 2, ms),
-    queue64k1to1MsgsPerSec: await queueThroughput("64k", 1, 1, ms),
-    messagePort64kMsgsPerSec: await portThroughput("64k", ms),
-    queue64k2to2MsgsPerSec: await queueThroughput("64k", 2, 2, ms),
-    pipeRoundTripUs: await pipeRoundTrip(ms),
-    messagePortRoundTripUs: Number(((await portRun(["echo", "pinger"], "small", ms)) as number).toFixed(2)),
+    queueSmall1to1MsgsPerSec: await queueThroughput("small", 1, 1, scale),
+    messagePortSmallMsgsPerSec: await portThroughput("small", scale),
+    queueSmall2to2MsgsPerSec: await queueThroughput("small", 2, 2, scale),
+    queue64k1to1MsgsPerSec: await queueThroughput("64k", 1, 1, scale),
+    messagePort64kMsgsPerSec: await portThroughput("64k", scale),
+    queue64k2to2MsgsPerSec: await queueThroughput("64k", 2, 2, scale),
+    pipeRoundTripUs: await pipeRoundTrip(scale),
+    messagePortRoundTripUs: await portRoundTrip(scale),
   };
 }
 
