@@ -21,6 +21,8 @@
  *  11 Uint8Array [u32 n][0-7 pad bytes to an 8-aligned address][n bytes]
  */
 
+import { native } from "../util/native.ts";
+
 const T_UNDEFINED = 0;
 const T_NULL = 1;
 const T_TRUE = 2;
@@ -288,14 +290,27 @@ function readValue(): unknown {
       const length = inView.getUint32(at, true);
       at += 4;
       at += (8 - ((inBytes.byteOffset + at) & 7)) & 7;
-      const copy = new Uint8Array(length);
-      copy.set(inBytes.subarray(at, at + length));
+      const copy = length >= NATIVE_COPY_MIN ? uninitializedBytes(length) : new Uint8Array(length);
+      if (length >= NATIVE_COPY_MIN) native().copy(copy, 0, inBytes, at, length);
+      else copy.set(inBytes.subarray(at, at + length));
       at += length;
       return copy;
     }
     default:
       throw new Error(`Corrupt message: unknown tag ${tag} at byte ${at - 1}`);
   }
+}
+
+/**
+ * From this size up, a received byte array is allocated without zero-filling and
+ * filled by the addon's memmove: V8 zero-fills `new Uint8Array(n)` and copies out of
+ * shared memory slowly, which made 64 KiB messages cost several microseconds each.
+ */
+const NATIVE_COPY_MIN = 4096;
+
+/** A Uint8Array over fresh, not zero-filled memory; every byte is written before anyone reads it. */
+function uninitializedBytes(length: number): Uint8Array {
+  return new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
 }
 
 /** Decodes one value at `offset` of `bytes` (`dataView` covers the same memory; both may be shared). */
