@@ -8,7 +8,7 @@ export {
 } from "./errors.ts";
 export { registerModule } from "./wire/functions.ts";
 export { isMainProcess } from "./process-identity.ts";
-export { Process, cpuCount, currentProcess, parentProcess, activeChildren, type ProcessOptions } from "./process.ts";
+export { Process, cpuCount, currentProcess, parentProcess, activeChildren, type ProcessOptions, type ParentProcess } from "./process.ts";
 export type { ProcessIdentity } from "./process-identity.ts";
 export { getLogger, logToStderr, type Logger, type LogLevel } from "./util/logger.ts";
 export { setStartMethod, getStartMethod, getAllStartMethods } from "./start-method.ts";

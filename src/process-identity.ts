@@ -19,6 +19,8 @@ interface IdentityState {
   current: ProcessIdentity;
   parent: ProcessIdentity | null;
   isMain: boolean;
+  /** Python's `_identity`: [] in the main process, the parent's path plus this child's number below it. */
+  path: number[];
 }
 
 function state(): IdentityState {
@@ -27,6 +29,7 @@ function state(): IdentityState {
     current: { name: "MainProcess", pid: process.pid, ident: threadId === 0 ? process.pid : threadId, daemon: false },
     parent: null,
     isMain: true,
+    path: [],
   });
 }
 
@@ -44,7 +47,12 @@ export function isMainProcess(): boolean {
 }
 
 /** Called once by a worker's bootstrap, before any user module is imported. */
-export function becomeWorker(current: ProcessIdentity, parent: ProcessIdentity): void {
+export function becomeWorker(current: ProcessIdentity, parent: ProcessIdentity, path: number[]): void {
   const holder = globalThis as unknown as Record<symbol, IdentityState>;
-  holder[kProcessState] = { current, parent, isMain: false };
+  holder[kProcessState] = { current, parent, isMain: false, path };
+}
+
+/** This process's identity path (see IdentityState.path). */
+export function identityPath(): readonly number[] {
+  return state().path;
 }

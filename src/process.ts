@@ -12,7 +12,7 @@ import os from "node:os";
 import type { WorkerExit, WorkerHandle } from "./backends/backend.ts";
 import { backendFor } from "./backends/index.ts";
 import { currentIdentity, parentIdentity, type ProcessIdentity } from "./process-identity.ts";
-import { commonBootstrap, moduleUrls, nextChildNumber } from "./spawn.ts";
+import { commonBootstrap, moduleUrls, nextChildIdentity } from "./spawn.ts";
 import { resolveStartMethod } from "./start-method.ts";
 import { uncloneableError } from "./wire/clone-check.ts";
 import { decodeError } from "./wire/errors.ts";
@@ -62,6 +62,8 @@ export class Process {
   #exit: WorkerExit | null = null;
   #exited: Promise<void> | null = null;
   #joiners = 0;
+  /** Python's `_identity`: the parent's path plus this child's number. */
+  readonly #path: number[];
 
   constructor(options: ProcessOptions = {}) {
     if (typeof options !== "object" || options === null) {
@@ -77,7 +79,9 @@ export class Process {
     this.#args = args;
     this.#method = resolveStartMethod(context);
     this.#modules = moduleUrls(modules);
-    this.name = name ?? `Process-${nextChildNumber()}`;
+    const identity = nextChildIdentity("Process");
+    this.#path = identity.path;
+    this.name = name ?? identity.name;
     this.#daemon = daemon ?? currentIdentity().daemon;
   }
 
@@ -119,7 +123,7 @@ export class Process {
     let resolveExited!: () => void;
     this.#exited = new Promise((resolve) => (resolveExited = resolve));
     const handle = backendFor(this.#method).spawn({
-      bootstrap: { ...commonBootstrap({ name: this.name, daemon: this.daemon, modules: this.#modules }), role: "process" },
+      bootstrap: { ...commonBootstrap({ name: this.name, path: this.#path, daemon: this.daemon, modules: this.#modules }), role: "process" },
       events: {
         message: (message) => {
           if (message.type === "startup-failed") reportChildError(this.name, decodeError(message.error));
@@ -263,10 +267,32 @@ export function currentProcess(): ProcessIdentity {
   return { ...currentIdentity() };
 }
 
-/** The parent's identity, or null in the main process (Python's parent_process()). */
-export function parentProcess(): ProcessIdentity | null {
+/** The parent as a child sees it (Python's `_ParentProcess`). */
+export interface ParentProcess extends ProcessIdentity {
+  /** Whether the parent is still running. */
+  isAlive(): boolean;
+  /** Waits until the parent exits, or `timeout` ms pass. */
+  join(timeout?: number): Promise<void>;
+}
+
+/**
+ * The parent of this worker, or null in the main process (Python's parent_process()).
+ * A worker thread cannot outlive the thread that started it (Node stops a thread's
+ * workers when it exits), so from inside a thread-context worker the parent is
+ * always alive, and join() waits as long as Python's would: until the timeout, or forever.
+ */
+export function parentProcess(): ParentProcess | null {
   const parent = parentIdentity();
-  return parent ? { ...parent } : null;
+  if (!parent) return null;
+  return {
+    ...parent,
+    isAlive: () => true,
+    join: (timeout?: number) =>
+      new Promise<void>((resolve) => {
+        if (timeout !== undefined && timeout !== Infinity) setTimeout(resolve, Math.max(0, timeout));
+        else setInterval(() => {}, 1 << 30);
+      }),
+  };
 }
 
 /** The started Processes of this process that have not exited yet (Python's active_children()). */

@@ -169,6 +169,8 @@ const TAG_BIGINT = 2;
 const TAG_BOOL = 3;
 const TAG_STRING = 4;
 const TAG_BYTES = 5;
+/** Python's struct format of the fixed-size slot kinds (strings and bytes give "<size>s"). */
+const SLOT_FORMATS: Record<number, string> = { [TAG_NULL]: "xxxxxx?x", [TAG_NUMBER]: "d", [TAG_BIGINT]: "q", [TAG_BOOL]: "xxxxxxx?" };
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -312,6 +314,21 @@ export class ShareableList<T extends ShareableValue = ShareableValue> {
   }
 
   /** The number of items (fixed). */
+  /**
+   * The items' struct format, as Python's `ShareableList.format`: "d" for a number
+   * (JavaScript numbers are stored as doubles), "q" for a bigint, "xxxxxxx?" for a
+   * boolean, "xxxxxx?x" for null, and "<slot size>s" for a string or bytes.
+   */
+  get format(): string {
+    let format = "";
+    for (let i = 0; i < this.length; i++) {
+      const entry = HEADER + ENTRY * i;
+      const tag = this.#view.getInt32(entry, true);
+      format += SLOT_FORMATS[tag] ?? `${this.#view.getInt32(entry + 12, true)}s`;
+    }
+    return format;
+  }
+
   get length(): number {
     return this.#view.getInt32(0, true);
   }

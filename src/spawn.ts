@@ -3,22 +3,26 @@
  * is, and which modules it needs to resolve functions. Shared by Pool and Process.
  */
 import { typeScriptLoader } from "./backends/loader.ts";
-import { currentIdentity } from "./process-identity.ts";
+import { currentIdentity, identityPath } from "./process-identity.ts";
 import type { BootstrapCommon } from "./wire/protocol.ts";
 import { getEntryModule, registeredModules, toModuleUrl } from "./wire/functions.ts";
 
 let processCounter = 0;
 
 /**
- * The next child number of this process. Python numbers Process and pool workers
- * from one counter (Process-1, SpawnPoolWorker-2, ...); so does multiproc.
+ * The identity of this process's next child (Python's `_identity`): this
+ * process's own path plus the next number of one counter shared by Process and
+ * pool workers, named as Python names them: "Process-3" in the main process,
+ * "Process-3:1" for the first child of that child.
  */
-export function nextChildNumber(): number {
-  return ++processCounter;
+export function nextChildIdentity(prefix: string): { name: string; path: number[] } {
+  const path = [...identityPath(), ++processCounter];
+  return { name: `${prefix}-${path.join(":")}`, path };
 }
 
 export interface ChildDescription {
   name: string;
+  path: number[];
   daemon: boolean;
   modules?: readonly (string | URL)[];
 }
@@ -39,7 +43,7 @@ export function moduleUrls(modules: unknown, optionName = "modules"): string[] {
 
 export function commonBootstrap(child: ChildDescription): BootstrapCommon {
   return {
-    identity: { name: child.name, daemon: child.daemon },
+    identity: { name: child.name, daemon: child.daemon, path: child.path },
     parent: { ...currentIdentity() },
     entryModule: getEntryModule(),
     registeredModules: [...registeredModules()],

@@ -20,7 +20,9 @@ export function setStartMethod(method: StartMethod | null, options: { force?: bo
   defaultMethod = method === null ? null : validateStartMethod(method, "method");
 }
 
-/** The default start method ("thread" unless set). */
+/** The default start method ("thread" unless set); with `allowNone`, null while none was set. */
+export function getStartMethod(): StartMethod;
+export function getStartMethod(options: { allowNone?: boolean }): StartMethod | null;
 export function getStartMethod(options: { allowNone?: boolean } = {}): StartMethod | null {
   if (defaultMethod === null && options.allowNone) return null;
   return defaultMethod ?? "thread";
@@ -32,5 +34,5 @@ export function getAllStartMethods(): StartMethod[] {
 
 /** The start method for an object built with `{ context }` (or the default). */
 export function resolveStartMethod(context: unknown): StartMethod {
-  return context === undefined ? (getStartMethod() as StartMethod) : validateStartMethod(context);
+  return context === undefined ? getStartMethod() : validateStartMethod(context);
 }

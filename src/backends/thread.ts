@@ -33,6 +33,8 @@ function startWorker(options: SpawnOptions): Worker {
 
 class ThreadHandle implements WorkerHandle {
   readonly #worker: Worker;
+  /** Kept from the start: Node reports -1 once the thread has exited. */
+  readonly ident: number;
   readonly #exited: Promise<void>;
   #alive = true;
   #stopSignal: keyof typeof SIGNAL_EXIT_CODES | null = null;
@@ -40,6 +42,7 @@ class ThreadHandle implements WorkerHandle {
 
   constructor(options: SpawnOptions) {
     this.#worker = startWorker(options);
+    this.ident = this.#worker.threadId;
     const { events } = options;
     this.#worker.on("message", (message) => events.message(message));
     this.#worker.on("error", (error) => {
@@ -62,10 +65,6 @@ class ThreadHandle implements WorkerHandle {
 
   get pid(): number {
     return process.pid;
-  }
-
-  get ident(): number {
-    return this.#worker.threadId;
   }
 
   get alive(): boolean {

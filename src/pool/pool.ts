@@ -11,7 +11,7 @@ import { availableParallelism } from "node:os";
 import type { TransferListItem } from "node:worker_threads";
 import type { ResourceLimits, StartMethod } from "../backends/backend.ts";
 import { backendFor } from "../backends/index.ts";
-import { commonBootstrap, moduleUrls, nextChildNumber } from "../spawn.ts";
+import { commonBootstrap, moduleUrls, nextChildIdentity } from "../spawn.ts";
 import { resolveStartMethod } from "../start-method.ts";
 import { uncloneableError } from "../wire/clone-check.ts";
 import { resolveFunction } from "../wire/functions.ts";
@@ -204,9 +204,8 @@ export class Pool {
       backend,
       resourceLimits,
       maxTasks,
-      nextName: () => `PoolWorker-${nextChildNumber()}`,
-      bootstrap: (name): PoolBootstrap => ({
-        ...commonBootstrap({ name, daemon: true, modules }),
+      nextBootstrap: (): PoolBootstrap => ({
+        ...commonBootstrap({ ...nextChildIdentity("PoolWorker"), daemon: true, modules }),
         role: "pool",
         initializer,
         initArgs: encodedInit.value as unknown[],

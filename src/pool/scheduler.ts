@@ -36,8 +36,8 @@ export { Job, type JobSink, type Source, type Task } from "./job.ts";
 export interface SchedulerOptions {
   processes: number;
   backend: WorkerBackend;
-  bootstrap(name: string): PoolBootstrap;
-  nextName(): string;
+  /** The start-up data of the next worker (its name included). */
+  nextBootstrap(): PoolBootstrap;
   resourceLimits: ResourceLimits | undefined;
   maxTasks: number | null;
 }
@@ -102,10 +102,11 @@ export class Scheduler {
   // ------------------------------------------------------------ workers
 
   #spawn(): void {
-    const name = this.#options.nextName();
+    const bootstrap = this.#options.nextBootstrap();
+    const name = bootstrap.identity.name;
     let worker!: PoolWorker;
     const handle = this.#options.backend.spawn({
-      bootstrap: this.#options.bootstrap(name),
+      bootstrap,
       resourceLimits: this.#options.resourceLimits,
       events: {
         message: (message) => this.#onMessage(worker, message),

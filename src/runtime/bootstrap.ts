@@ -17,6 +17,7 @@ export async function runWorker(data: BootstrapData, channel: ParentChannel): Pr
   becomeWorker(
     { name: data.identity.name, daemon: data.identity.daemon, pid: process.pid, ident: isMainThread ? process.pid : threadId },
     data.parent,
+    data.identity.path,
   );
   setEntryModule(data.entryModule);
   for (const url of data.registeredModules) rememberModule(url);

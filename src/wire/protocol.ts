@@ -10,7 +10,7 @@ import type { FunctionRef } from "./functions.ts";
 /** What every worker learns at start (workerData / the first message). */
 export interface BootstrapCommon {
   /** The worker's name and daemon flag; it fills in its own pid and ident when it starts. */
-  identity: Pick<ProcessIdentity, "name" | "daemon">;
+  identity: Pick<ProcessIdentity, "name" | "daemon"> & { path: number[] };
   parent: ProcessIdentity;
   entryModule: string | null;
   registeredModules: string[];

@@ -90,7 +90,11 @@ forEachContext((context) => {
     for (const w of workers) await w.join();
     assert.deepEqual(workers.map((w) => w.exitCode), [0, 0]);
     assert.equal(view[0], 2000);
-    assert.equal(view[1], workers[1]!.name.length);
+    const own = new Int32Array(new SharedArrayBuffer(8));
+    const single = new targets.Counter(own, 1);
+    single.start();
+    await single.join();
+    assert.equal(own[1], single.name.length, "run() sees the name the parent gave it");
   });
 
   test("a non-exported function is sent as source and works without closures", T, async () => {
