@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+
+test("the README's example runs and prints what its comments say", { timeout: 60_000 }, () => {
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  const code = /```ts\n(\/\/ tasks\.ts\n[\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(code, "README.md has a ts block starting with // tasks.ts");
+  // A scratch project that depends on this package, as a user's would.
+  const dir = mkdtempSync(join(tmpdir(), "multiproc-readme-"));
+  try {
+    mkdirSync(join(dir, "node_modules"));
+    symlinkSync(new URL("../..", import.meta.url).pathname, join(dir, "node_modules", "multiproc"));
+    symlinkSync(new URL("../../node_modules/tsx", import.meta.url).pathname, join(dir, "node_modules", "tsx"));
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module", dependencies: { multiproc: "*" } }));
+    writeFileSync(join(dir, "tasks.ts"), code);
+    const run = spawnSync(process.execPath, [...process.execArgv, join(dir, "tasks.ts")], {
+      cwd: dir,
+      encoding: "utf8",
+      timeout: 50_000,
+    });
+    assert.equal(run.status, 0, run.stderr);
+    const lines = run.stdout.trim().split("\n");
+    assert.deepEqual(lines[0], "[ 1, 4, 9 ]");
+    assert.equal(lines[1], "100");
+    assert.deepEqual(lines.slice(2, 5).map(Number).sort(), [16, 25, 36]);
+    assert.equal(lines[5], "3");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
