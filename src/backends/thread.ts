@@ -15,6 +15,30 @@ const entryUrl = new URL(`../runtime/thread-entry${sourceExtension}`, import.met
 /** Python's exit code for a worker ended by terminate() (-SIGTERM) or kill() (-SIGKILL). */
 const SIGNAL_EXIT_CODES = { SIGTERM: -15, SIGKILL: -9 } as const;
 
+/**
+ * Flags of the parent's command line that a Worker refuses (V8 flags such as
+ * --expose-gc or --max-old-space-size apply to the whole process and are shared
+ * by its threads anyway). Node names them in ERR_WORKER_INVALID_EXEC_ARGV; we
+ * drop those and start the worker again, once per program.
+ */
+const refusedFlags = new Set<string>();
+
+function createWorker(...args: ConstructorParameters<typeof Worker>): Worker {
+  const [script, options] = args;
+  for (;;) {
+    const execArgv = options?.execArgv?.filter((flag) => !refusedFlags.has(flag));
+    try {
+      return new Worker(script, { ...options, execArgv });
+    } catch (error) {
+      const refused = /invalid execArgv flags: (.*)$/.exec((error as Error).message)?.[1]?.split(", ");
+      if ((error as { code?: string }).code !== "ERR_WORKER_INVALID_EXEC_ARGV" || !refused?.some((flag) => !refusedFlags.has(flag))) {
+        throw error;
+      }
+      for (const flag of refused) refusedFlags.add(flag);
+    }
+  }
+}
+
 function startWorker(options: SpawnOptions): Worker {
   const { bootstrap, resourceLimits } = options;
   const common = { resourceLimits, execArgv: workerExecArgv(), name: bootstrap.identity.name };
@@ -26,9 +50,9 @@ function startWorker(options: SpawnOptions): Worker {
       `.then((api) => (api.register ?? api.default.register)())` +
       `.then(() => import(${JSON.stringify(entryUrl.href)}))`;
     // The evaluated script registered tsx already; the entry must not do it again.
-    return new Worker(code, { ...common, eval: true, workerData: { ...bootstrap, loader: null } });
+    return createWorker(code, { ...common, eval: true, workerData: { ...bootstrap, loader: null } });
   }
-  return new Worker(entryUrl, { ...common, workerData: bootstrap });
+  return createWorker(entryUrl, { ...common, workerData: bootstrap });
 }
 
 class ThreadHandle implements WorkerHandle {
