@@ -18,7 +18,7 @@ import { CLOSED, MessageRing, NOTHING, type RingState } from "./memory/ring.ts";
 import { SharedRegion, type RegionHandle } from "./memory/region.ts";
 import { deadlineOf, waitCore } from "./memory/wait.ts";
 import { kWire } from "./symbols.ts";
-import { decodeFrame, detach, dropOutgoing, encodeOutgoing } from "./wire/message-codec.ts";
+import { decodeFrame, detach, dropOutgoing, encodeOutgoing, type Outgoing } from "./wire/message-codec.ts";
 import { registerWireType, type WireForm } from "./wire/serialize.ts";
 
 /** Options of `Queue.put`/`putSync` and `get`/`getSync` (Python's `block` and `timeout`, in ms). */
@@ -66,13 +66,18 @@ function deadlineFor(options: QueueOptions | undefined): number | undefined | nu
   return deadlineOf(timeout);
 }
 
+/** What get throws when no item came: at once (`block` false, deadline null) or by the deadline. */
+function emptyError(deadline: number | undefined | null): Empty {
+  return new Empty(deadline === null ? "Queue is empty" : "Queue is still empty after the timeout");
+}
+
 function closedError(kind: string): Error {
   return Object.assign(new Error(`${kind} is closed: close() was called on this handle, so it cannot put or get any more. Use another handle, or do not close it yet.`), {
     code: "ERR_MP_QUEUE_CLOSED",
   });
 }
 
-/** Thrown by get when the item cannot be decoded: surfaces the original error. */
+/** The item a read returned; a closed ring (CLOSED) becomes mp.EOFError. */
 function take<T>(result: unknown): T {
   if (result === CLOSED) throw new EOFError("The queue was closed");
   return result as T;
@@ -108,9 +113,7 @@ export class Queue<T = unknown> {
   /** Puts `obj` on the queue, waiting for room if it is bounded and full. Rejects with mp.Full on timeout or when `block` is false. */
   async put(obj: T, options?: QueueOptions): Promise<void> {
     const deadline = deadlineFor(options);
-    this.#checkOpen();
-    const message = encodeOutgoing(obj, WHAT);
-    this.#beforePut();
+    const message = this.#startPut(obj);
     let written: boolean;
     try {
       written = this.#ring.tryWrite(message.kind, message.bytes, message.length, this.#maxSize);
@@ -119,21 +122,15 @@ export class Queue<T = unknown> {
         written = await this.#ring.writeAsync(kept.kind, kept.bytes, kept.length, this.#maxSize, deadline);
       }
     } catch (error) {
-      this.#afterFailedPut(message);
-      throw error;
+      throw this.#abandonPut(message, error);
     }
-    if (!written) {
-      this.#afterFailedPut(message);
-      throw new Full(`Queue is full (maxSize ${this.#maxSize})`);
-    }
+    if (!written) throw this.#abandonPut(message, new Full(`Queue is full (maxSize ${this.#maxSize})`));
   }
 
   /** Blocking twin of `put` (for workers): throws mp.Full on timeout or when `block` is false. */
   putSync(obj: T, options?: QueueOptions): void {
     const deadline = deadlineFor(options);
-    this.#checkOpen();
-    const message = encodeOutgoing(obj, WHAT);
-    this.#beforePut();
+    const message = this.#startPut(obj);
     let written: boolean;
     try {
       written = this.#ring.tryWrite(message.kind, message.bytes, message.length, this.#maxSize);
@@ -141,13 +138,9 @@ export class Queue<T = unknown> {
         written = this.#ring.writeSync(message.kind, message.bytes, message.length, this.#maxSize, deadline);
       }
     } catch (error) {
-      this.#afterFailedPut(message);
-      throw error;
+      throw this.#abandonPut(message, error);
     }
-    if (!written) {
-      this.#afterFailedPut(message);
-      throw new Full(`Queue is full (maxSize ${this.#maxSize})`);
-    }
+    if (!written) throw this.#abandonPut(message, new Full(`Queue is full (maxSize ${this.#maxSize})`));
   }
 
   /** Puts without waiting; throws mp.Full when the queue is full. */
@@ -162,7 +155,7 @@ export class Queue<T = unknown> {
     const ring = this.#ring;
     let result = ring.tryRead(decodeFrame);
     if (result === NOTHING && deadline !== null) result = await ring.readAsync(decodeFrame, deadline);
-    if (result === NOTHING) throw new Empty(deadline === null ? "Queue is empty" : "Queue is still empty after the timeout");
+    if (result === NOTHING) throw emptyError(deadline);
     return take<T>(result);
   }
 
@@ -173,7 +166,7 @@ export class Queue<T = unknown> {
     const ring = this.#ring;
     let result = ring.tryRead(decodeFrame);
     if (result === NOTHING && deadline !== null) result = ring.readSync(decodeFrame, deadline);
-    if (result === NOTHING) throw new Empty(deadline === null ? "Queue is empty" : "Queue is still empty after the timeout");
+    if (result === NOTHING) throw emptyError(deadline);
     return take<T>(result);
   }
 
@@ -224,13 +217,19 @@ export class Queue<T = unknown> {
   /** @internal Hook for JoinableQueue: uncount a task whose put failed. */
   protected afterFailedPut(): void {}
 
-  #beforePut(): void {
+  /** Checks the handle, encodes `obj` (a clone error is thrown here) and counts the task. */
+  #startPut(obj: T): Outgoing {
+    this.#checkOpen();
+    const message = encodeOutgoing(obj, WHAT);
     this.beforePut();
+    return message;
   }
 
-  #afterFailedPut(message: Parameters<typeof dropOutgoing>[0]): void {
+  /** Undoes a put that did not happen; returns `error` for the caller to throw. */
+  #abandonPut(message: Outgoing, error: unknown): unknown {
     dropOutgoing(message);
     this.afterFailedPut();
+    return error;
   }
 
   #checkOpen(): void {
@@ -264,12 +263,14 @@ const JOINERS = 2;
  * await tasks.join();
  */
 export class JoinableQueue<T = unknown> extends Queue<T> {
+  readonly #taskRegion: SharedRegion;
   readonly #tasks: Int32Array;
 
   constructor(maxSize = 0) {
     const state = reviving;
     super(maxSize);
-    this.#tasks = state?.tasks ? SharedRegion.open(state.tasks).int32(0, 4) : SharedRegion.create(16).int32(0, 4);
+    this.#taskRegion = state?.tasks ? SharedRegion.open(state.tasks) : SharedRegion.create(16);
+    this.#tasks = this.#taskRegion.int32(0, 4);
   }
 
   /** Marks one item taken by `get` as processed. Throws an Error when called more times than items were put. */
@@ -283,10 +284,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
         });
       }
       if (Atomics.compareExchange(tasks, UNFINISHED, unfinished, unfinished - 1) === unfinished) {
-        if (unfinished === 1 && Atomics.load(tasks, JOINERS) !== 0) {
-          Atomics.add(tasks, DONE_SEQ, 1);
-          waitCore.notify(tasks, DONE_SEQ);
-        }
+        if (unfinished === 1) this.#wakeJoiners();
         return;
       }
     }
@@ -322,7 +320,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
   }
 
   protected override wireState(): QueueState {
-    return { ...super.wireState(), tasks: { kind: "sab", buffer: this.#tasks.buffer as SharedArrayBuffer } };
+    return { ...super.wireState(), tasks: this.#taskRegion.handle() };
   }
 
   protected override beforePut(): void {
@@ -330,7 +328,12 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
   }
 
   protected override afterFailedPut(): void {
-    if (Atomics.sub(this.#tasks, UNFINISHED, 1) === 1 && Atomics.load(this.#tasks, JOINERS) !== 0) {
+    if (Atomics.sub(this.#tasks, UNFINISHED, 1) === 1) this.#wakeJoiners();
+  }
+
+  /** Called when `unfinished` has just reached 0: wakes join() callers, if any sleep. */
+  #wakeJoiners(): void {
+    if (Atomics.load(this.#tasks, JOINERS) !== 0) {
       Atomics.add(this.#tasks, DONE_SEQ, 1);
       waitCore.notify(this.#tasks, DONE_SEQ);
     }

@@ -11,7 +11,7 @@ import { inspect } from "node:util";
 import { native } from "./util/native.ts";
 import { registerWireType, type WireForm } from "./wire/serialize.ts";
 import { kWire } from "./symbols.ts";
-import { indexedProxy } from "./util/indexed-proxy.ts";
+import { indexedProxy, itemIndex } from "./util/indexed-proxy.ts";
 
 /** Options of `new mp.SharedMemory(...)` (Python's `SharedMemory(name=None, create=False, size=0)`). */
 export interface SharedMemoryOptions {
@@ -249,19 +249,12 @@ export class ShareableList<T extends ShareableValue = ShareableValue> {
   #proxy(): this {
     return indexedProxy(this, {
       length: () => this.length,
-      get: (i) => this.#read(this.#index(i)),
+      get: (i) => this.#read(itemIndex(i, this.length, "ShareableList")),
       set: (i, value) => {
-        const at = this.#index(i);
+        const at = itemIndex(i, this.length, "ShareableList");
         this.#write(at, value, encodeItem(value, `item ${at}`));
       },
     });
-  }
-
-  #index(i: number): number {
-    const length = this.length;
-    const at = i < 0 ? i + length : i;
-    if (at < 0 || at >= length) throw new RangeError(`ShareableList index ${i} out of range (length ${length})`);
-    return at;
   }
 
   #read(i: number): T {
@@ -313,7 +306,6 @@ export class ShareableList<T extends ShareableValue = ShareableValue> {
     view.setInt32(entry, encoded.tag, true);
   }
 
-  /** The number of items (fixed). */
   /**
    * The items' struct format, as Python's `ShareableList.format`: "d" for a number
    * (JavaScript numbers are stored as doubles), "q" for a bigint, "xxxxxxx?" for a
@@ -329,6 +321,7 @@ export class ShareableList<T extends ShareableValue = ShareableValue> {
     return format;
   }
 
+  /** The number of items (fixed). */
   get length(): number {
     return this.#view.getInt32(0, true);
   }

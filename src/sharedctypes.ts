@@ -15,7 +15,7 @@ import { inspect } from "node:util";
 import { SharedRegion, type RegionHandle } from "./memory/region.ts";
 import { registerWireType, type WireForm } from "./wire/serialize.ts";
 import { kWire } from "./symbols.ts";
-import { indexedProxy } from "./util/indexed-proxy.ts";
+import { indexedProxy, itemIndex } from "./util/indexed-proxy.ts";
 import { Lock, RLock } from "./synchronize/lock.ts";
 import type { AcquireOptions } from "./synchronize/options.ts";
 
@@ -240,20 +240,16 @@ export class SynchronizedValue<C extends Typecode = Typecode> extends Synchroniz
   }
 }
 
-function createRawValueImpl<C extends Typecode>(typecode: C, initial: unknown): RawValue<C> {
-  const info = typeInfo(typecode);
-  const value = new RawValue(typecode, SharedRegion.create(8));
-  if (initial !== undefined && initial !== null) value.value = initial as TypecodeValue<C>;
-  else if (info.kind === "char") value.value = info.zero as TypecodeValue<C>;
-  return value;
-}
-
 /**
  * A typed value in shared memory, without a lock (Python's `RawValue`).
  * @example const hits = mp.RawValue("i", 0); hits.value = 3;
  */
 export function createRawValue<C extends Typecode>(typecode: C, initial?: TypecodeValue<C>): RawValue<C> {
-  return createRawValueImpl(typecode, initial);
+  const info = typeInfo(typecode);
+  const value = new RawValue(typecode, SharedRegion.create(8));
+  if (initial !== undefined && initial !== null) value.value = initial;
+  else if (info.kind === "char") value.value = info.zero as TypecodeValue<C>;
+  return value;
 }
 
 /**
@@ -267,7 +263,7 @@ export function createValue<C extends Typecode>(typecode: C, initial: TypecodeVa
 export function createValue<C extends Typecode>(typecode: C, initial?: TypecodeValue<C>, options?: { lock?: true | Lock | RLock }): SynchronizedValue<C>;
 export function createValue<C extends Typecode>(typecode: C, initial?: TypecodeValue<C>, options?: SynchronizedOptions): SynchronizedValue<C> | RawValue<C>;
 export function createValue<C extends Typecode>(typecode: C, initial?: TypecodeValue<C>, options?: SynchronizedOptions): SynchronizedValue<C> | RawValue<C> {
-  const raw = createRawValueImpl(typecode, initial);
+  const raw = createRawValue(typecode, initial);
   const lock = lockFrom(options);
   return lock ? new SynchronizedValue(raw, lock) : raw;
 }
@@ -344,19 +340,12 @@ export class SynchronizedArray<C extends Typecode = Typecode> extends Synchroniz
     });
   }
 
-  #index(i: number): number {
-    const length = this.#view.length;
-    const at = i < 0 ? i + length : i;
-    if (at < 0 || at >= length) throw new RangeError(`Array index ${i} out of range (length ${length})`);
-    return at;
-  }
-
   #get(i: number): TypecodeValue<C> {
-    return fromStored(this.#info, this.#view[this.#index(i)]) as TypecodeValue<C>;
+    return fromStored(this.#info, this.#view[itemIndex(i, this.#view.length, "Array")]) as TypecodeValue<C>;
   }
 
   #set(i: number, value: unknown): void {
-    this.#view[this.#index(i)] = toStored(this.#info, this.typecode, value) as never;
+    this.#view[itemIndex(i, this.#view.length, "Array")] = toStored(this.#info, this.typecode, value) as never;
   }
 
   /** The number of items. */

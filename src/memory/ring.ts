@@ -11,7 +11,7 @@
  *   carries only the ticket (16 bytes). Message size is not limited by ring size,
  *   and the consumer decodes straight from that buffer (one copy in total);
  * - when the ring is full, frames SPILL into a chain of stashed overflow segments
- *   (64 KiB or more each). Once anything is in the spill, every later frame goes
+ *   (1 MiB or more each). Once anything is in the spill, every later frame goes
  *   there too until consumers drain it (consumers read the ring first), so FIFO
  *   order holds. Hence `write` never blocks on bytes: an unbounded queue never
  *   deadlocks with a consumer that is itself waiting (for a join, an event...),
@@ -41,14 +41,16 @@
  *   byte 200  f64  25  spillTail      ticket of the newest spill segment
  *   byte 256 ...       data           `capacity` bytes (a power of two)
  *
- * Frame (8-byte aligned): [u32 length][u32 kind][payload, padded to 8].
- * A WRAP frame at the end of the data area says "continue at offset 0".
- *
- * Spill segment: [f64 next ticket][u32 writeOffset][u32 readOffset] then frames.
+ * Frames: see frame.ts. Spill segments: see spill-chain.ts.
  */
 import { native } from "../util/native.ts";
+import { COPY_OUT_BYTES, copyToShared, decodeDetached, detachFrame, type Detached } from "./frame-copy.ts";
+import { FRAME_HEADER, INDIRECT_BYTES, KIND_INDIRECT, KIND_WRAP, frameSize, writeFrameHeader, type FrameDecoder } from "./frame.ts";
 import { SharedRegion, type RegionHandle } from "./region.ts";
-import { deadlineOf, remaining, waitCore } from "./wait.ts";
+import { SpillChain, type Segment } from "./spill-chain.ts";
+import { remaining, waitCore } from "./wait.ts";
+
+export { KIND_USER, type FrameDecoder } from "./frame.ts";
 
 const P_LOCK = 0;
 const TAIL = 1;
@@ -63,19 +65,12 @@ const SPACE_SEQ = 35;
 const WRITERS_WAITING = 36;
 const WRITER_CLOSED = 37;
 const READER_CLOSED = 38;
-const SPILL_HEAD = 24;
-const SPILL_TAIL = 25;
+/** Byte offset of spillHead and spillTail (two f64 words). */
+const SPILL_TICKETS = 192;
 const HEADER_BYTES = 256;
 
-const FRAME_HEADER = 8;
-const SEGMENT_HEADER = 16;
-const SEGMENT_BYTES = 1024 * 1024;
-const INDIRECT_BYTES = 16;
-
-/** Frame kinds. Kinds >= KIND_USER are the caller's (how the payload is encoded). */
-const KIND_WRAP = 0;
-const KIND_INDIRECT = 1;
-export const KIND_USER = 2;
+/** Payloads up to this size are copied into the ring byte by byte (a short loop makes no call); bigger ones by copyToShared. */
+const LOOP_COPY_BYTES = 64;
 
 const SPIN = 64;
 
@@ -83,9 +78,6 @@ const SPIN = 64;
 export const NOTHING: unique symbol = Symbol("multiproc.ring.nothing");
 /** Returned by reads when the writer end is closed and everything was read. */
 export const CLOSED: unique symbol = Symbol("multiproc.ring.closed");
-
-/** Decodes one frame's payload: `bytes[offset, offset + length)` (views over shared memory). */
-export type FrameDecoder<R> = (kind: number, bytes: Buffer, view: DataView, offset: number, length: number) => R;
 
 export interface RingState {
   region: RegionHandle;
@@ -112,111 +104,14 @@ function unlock(word: Int32Array, index: number): void {
   }
 }
 
-const align8 = (n: number): number => (n + 7) & ~7;
-
-/**
- * Payloads from this many bytes up are copied with the native memcpy. Why: V8
- * copies a Uint8Array into or out of a SharedArrayBuffer with relaxed atomic
- * stores, about 3.5x slower than memcpy at 64 KiB (2.1 µs against 0.6 µs), while a
- * native call costs about 50 ns. Measured on Node 20 (x64): `set` wins at 64 bytes
- * (47 ns against 64), native wins from 256 (42 against 54) and grows with size.
- */
-const NATIVE_COPY_BYTES = 256;
-
-/**
- * Frames from this many bytes up are copied out of shared memory (native memcpy,
- * into a reused private buffer) before they are decoded: the consumer lock is then
- * held for the memcpy only, not for the decode, and the decoder's own copies read
- * private memory at memcpy speed. Below it the extra copy costs more than it saves
- * (measured, native copy out + `set` from private memory against `set` from shared
- * memory: even at 2 KiB, 150 ns against 200 ns at 4 KiB, 1.2 µs against 2.1 µs at 64 KiB).
- */
-const COPY_OUT_BYTES = 4096;
-
-/** The reused copy-out buffer is kept up to this size; bigger frames get a buffer of their own. */
-const KEEP_OUT_BYTES = 1024 * 1024;
-
-/** Copies `length` bytes of `src` to `dst[at]` in shared memory (see NATIVE_COPY_BYTES). */
-function copyToShared(dst: Uint8Array, at: number, src: Uint8Array, length: number): void {
-  if (length >= NATIVE_COPY_BYTES) {
-    native().copy(dst, at, src, 0, length);
-  } else {
-    dst.set(length === src.length ? src : src.subarray(0, length), at);
-  }
-}
-
-/** A private copy of a frame's payload, decoded after the consumer lock is released. */
-interface Detached {
-  kind: number;
-  bytes: Buffer;
-  view: DataView;
-  length: number;
-}
-
-/** This thread's copy-out buffer; undefined while a decode is using it (a nested read then allocates). */
-let outBuffer: Buffer | undefined = Buffer.allocUnsafeSlow(64 * 1024);
-let outView = new DataView(outBuffer.buffer, outBuffer.byteOffset, outBuffer.byteLength);
-
-/** Copies a frame's payload out of shared memory (offset 0 of the result keeps the 8-byte alignment frames have). */
-function detachFrame(kind: number, bytes: Uint8Array, offset: number, length: number): Detached {
-  let buffer = outBuffer;
-  let view = outView;
-  if (buffer === undefined || buffer.length < length) {
-    buffer = Buffer.allocUnsafeSlow(length <= KEEP_OUT_BYTES ? Math.max(length, 64 * 1024) : length);
-    view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    if (outBuffer !== undefined && length <= KEEP_OUT_BYTES) {
-      // Grow the kept buffer (not in use: outBuffer is undefined while a decode runs).
-      outBuffer = buffer;
-      outView = view;
-    }
-  }
-  native().copy(buffer, 0, bytes, offset, length);
-  return { kind, bytes: buffer, view, length };
-}
-
-function decodeDetached<R>(frame: Detached, decode: FrameDecoder<R>): R {
-  const reused = frame.bytes === outBuffer;
-  if (reused) outBuffer = undefined;
-  try {
-    return decode(frame.kind, frame.bytes, frame.view, 0, frame.length);
-  } finally {
-    if (reused || (outBuffer === undefined && frame.bytes.length <= KEEP_OUT_BYTES)) {
-      outBuffer = frame.bytes;
-      outView = frame.view;
-    }
-  }
-}
-
-/** A stashed segment as this thread sees it. */
-interface Segment {
-  ticket: number;
-  words: Int32Array;
-  f64: Float64Array;
-  bytes: Buffer;
-  view: DataView;
-}
-
-function openSegment(ticket: number, buffer: SharedArrayBuffer): Segment {
-  return {
-    ticket,
-    words: new Int32Array(buffer, 0, 4),
-    f64: new Float64Array(buffer, 0, 1),
-    bytes: Buffer.from(buffer),
-    view: new DataView(buffer),
-  };
-}
-
 export class MessageRing {
   readonly #region: SharedRegion;
   readonly #capacity: number;
   readonly #ctl: Int32Array;
-  readonly #tickets: Float64Array;
   readonly #bytes: Buffer;
   readonly #view: DataView;
   readonly #maxInline: number;
-  /** The spill tail (producer side) and head (consumer side) as this thread last opened them. */
-  #tailSegment: Segment | undefined;
-  #headSegment: Segment | undefined;
+  readonly #spill: SpillChain;
   /** A frame copied out under the consumer lock, to be decoded once it is released. */
   #detached: Detached | undefined;
 
@@ -224,10 +119,10 @@ export class MessageRing {
     this.#region = region;
     this.#capacity = capacity;
     this.#ctl = region.int32(0, HEADER_BYTES >> 2);
-    this.#tickets = new Float64Array(region.buffer, 0, HEADER_BYTES >> 3);
     this.#bytes = Buffer.from(region.buffer, HEADER_BYTES, capacity);
     this.#view = new DataView(region.buffer, HEADER_BYTES, capacity);
     this.#maxInline = capacity >> 2;
+    this.#spill = new SpillChain(new Float64Array(region.buffer, SPILL_TICKETS, 2));
   }
 
   /** A ring with `capacity` data bytes (rounded up to a power of two, at least 4 KiB). */
@@ -287,8 +182,8 @@ export class MessageRing {
       if (limit > 0 && Atomics.load(ctl, ITEMS) >= limit) return false;
       if (FRAME_HEADER + length > this.#maxInline) {
         this.#writeIndirect(kind, payload, length);
-      } else if (Atomics.load(ctl, SPILL_ITEMS) !== 0 || !this.#writeRing(kind, payload, 0, length)) {
-        this.#writeSpill(kind, payload, length);
+      } else {
+        this.#writeFrame(kind, payload, length);
       }
       Atomics.add(ctl, ITEMS, 1);
     } finally {
@@ -298,11 +193,18 @@ export class MessageRing {
     return true;
   }
 
+  /** Writes a frame into the ring, or into the spill when the ring is full or already holds frames (FIFO); caller holds pLock. */
+  #writeFrame(kind: number, payload: Uint8Array, length: number): void {
+    if (Atomics.load(this.#ctl, SPILL_ITEMS) !== 0 || !this.#writeRing(kind, payload, length)) {
+      this.#writeSpill(kind, payload, length);
+    }
+  }
+
   /** Writes a frame into the ring if it fits; caller holds pLock. */
-  #writeRing(kind: number, payload: Uint8Array, from: number, length: number): boolean {
+  #writeRing(kind: number, payload: Uint8Array, length: number): boolean {
     const ctl = this.#ctl;
     const capacity = this.#capacity;
-    const frame = FRAME_HEADER + align8(length);
+    const frame = frameSize(length);
     const tail = Atomics.load(ctl, TAIL) >>> 0;
     const used = (tail - (Atomics.load(ctl, HEAD) >>> 0)) >>> 0;
     let offset = tail & (capacity - 1);
@@ -316,15 +218,14 @@ export class MessageRing {
       next = (next + toEnd) >>> 0;
       offset = 0;
     }
-    view.setUint32(offset, length, true);
-    view.setUint32(offset + 4, kind, true);
+    writeFrameHeader(view, offset, length, kind);
     if (length > 0) {
-      if (length <= 64) {
+      if (length <= LOOP_COPY_BYTES) {
         const bytes = this.#bytes;
         const base = offset + FRAME_HEADER;
-        for (let i = 0; i < length; i++) bytes[base + i] = payload[from + i]!;
+        for (let i = 0; i < length; i++) bytes[base + i] = payload[i]!;
       } else {
-        copyToShared(this.#bytes, offset + FRAME_HEADER, from === 0 ? payload : payload.subarray(from), length);
+        copyToShared(this.#bytes, offset + FRAME_HEADER, payload, length);
       }
     }
     Atomics.store(ctl, TAIL, (next + frame) | 0);
@@ -340,9 +241,7 @@ export class MessageRing {
     frame.writeDoubleLE(ticket, 0);
     frame.writeUInt32LE(length, 8);
     frame.writeUInt32LE(kind, 12);
-    if (Atomics.load(this.#ctl, SPILL_ITEMS) !== 0 || !this.#writeRing(KIND_INDIRECT, frame, 0, INDIRECT_BYTES)) {
-      this.#writeSpill(KIND_INDIRECT, frame, INDIRECT_BYTES);
-    }
+    this.#writeFrame(KIND_INDIRECT, frame, INDIRECT_BYTES);
   }
 
   /**
@@ -354,66 +253,35 @@ export class MessageRing {
    */
   #writeSpill(kind: number, payload: Uint8Array, length: number): void {
     const ctl = this.#ctl;
-    const frame = FRAME_HEADER + align8(length);
-    const unlocked = length >= COPY_OUT_BYTES;
+    const frame = frameSize(length);
+    const copyUnlocked = length >= COPY_OUT_BYTES;
     let segment: Segment;
     let offset: number;
     lock(ctl, C_LOCK);
     try {
-      segment = this.#tailWithRoom(frame);
-      offset = Atomics.load(segment.words, 2);
-      if (unlocked) {
+      segment = this.#spill.tailWithRoom(frame);
+      offset = segment.writeOffset;
+      if (copyUnlocked) {
         Atomics.store(ctl, SPILL_PENDING, 1);
       } else {
-        this.#fillSpill(segment, offset, kind, payload, length);
+        segment.writeFrame(offset, kind, payload, length);
+        segment.writeOffset = offset + frame;
+        Atomics.add(ctl, SPILL_ITEMS, 1);
         return;
       }
     } finally {
       unlock(ctl, C_LOCK);
     }
     try {
-      segment.view.setUint32(offset, length, true);
-      segment.view.setUint32(offset + 4, kind, true);
-      copyToShared(segment.bytes, offset + FRAME_HEADER, payload, length);
+      segment.writeFrame(offset, kind, payload, length);
     } finally {
       lock(ctl, C_LOCK);
       // Published even if the copy threw (it cannot for in-bounds ranges), so the chain stays consistent.
-      Atomics.store(segment.words, 2, offset + frame);
+      segment.writeOffset = offset + frame;
       Atomics.add(ctl, SPILL_ITEMS, 1);
       Atomics.store(ctl, SPILL_PENDING, 0);
       unlock(ctl, C_LOCK);
     }
-  }
-
-  /** Writes and publishes a spill frame; caller holds pLock and cLock. */
-  #fillSpill(segment: Segment, offset: number, kind: number, payload: Uint8Array, length: number): void {
-    segment.view.setUint32(offset, length, true);
-    segment.view.setUint32(offset + 4, kind, true);
-    copyToShared(segment.bytes, offset + FRAME_HEADER, payload, length);
-    Atomics.store(segment.words, 2, offset + FRAME_HEADER + align8(length));
-    Atomics.add(this.#ctl, SPILL_ITEMS, 1);
-  }
-
-  /** The spill tail segment, with a new one linked in when it lacks `frame` bytes; caller holds pLock and cLock. */
-  #tailWithRoom(frame: number): Segment {
-    const tailTicket = this.#tickets[SPILL_TAIL]!;
-    let segment = this.#tailSegment;
-    if (tailTicket !== 0 && segment?.ticket !== tailTicket) {
-      segment = this.#tailSegment = openSegment(tailTicket, native().peek(tailTicket));
-    }
-    if (tailTicket !== 0 && segment && Atomics.load(segment.words, 2) + frame <= segment.bytes.length) return segment;
-    const bytes = Math.max(SEGMENT_BYTES, SEGMENT_HEADER + frame);
-    // A recycled segment's memory is warm (a fresh one page-faults on every 4 KiB first written).
-    const buffer = (bytes === SEGMENT_BYTES && native().reuse(bytes)) || new SharedArrayBuffer(bytes);
-    const ticket = native().stash(buffer);
-    const fresh = openSegment(ticket, buffer);
-    fresh.f64[0] = 0;
-    Atomics.store(fresh.words, 2, SEGMENT_HEADER);
-    Atomics.store(fresh.words, 3, SEGMENT_HEADER);
-    if (tailTicket === 0 || !segment) this.#tickets[SPILL_HEAD] = ticket;
-    else segment.f64[0] = ticket;
-    this.#tickets[SPILL_TAIL] = ticket;
-    return (this.#tailSegment = fresh);
   }
 
   // ---------------------------------------------------------------- consumer side
@@ -451,6 +319,14 @@ export class MessageRing {
     return frame;
   }
 
+  /** Decodes the frame at `offset` (of the ring or a segment), following an INDIRECT frame to its own buffer. */
+  #readFrame<R>(bytes: Buffer, view: DataView, offset: number, length: number, decode: FrameDecoder<R>): R | Detached {
+    const kind = view.getUint32(offset + 4, true);
+    return kind === KIND_INDIRECT
+      ? this.#readIndirect(view, offset + FRAME_HEADER, decode)
+      : this.#decodeOrDetach(kind, bytes, view, offset + FRAME_HEADER, length, decode);
+  }
+
   #readRing<R>(head: number, decode: FrameDecoder<R>): R | Detached {
     const ctl = this.#ctl;
     const capacity = this.#capacity;
@@ -461,14 +337,11 @@ export class MessageRing {
       offset = 0;
     }
     const length = view.getUint32(offset, true);
-    const kind = view.getUint32(offset + 4, true);
     try {
-      return kind === KIND_INDIRECT
-        ? this.#readIndirect(this.#view, offset + FRAME_HEADER, decode)
-        : this.#decodeOrDetach(kind, this.#bytes, view, offset + FRAME_HEADER, length, decode);
+      return this.#readFrame(this.#bytes, view, offset, length, decode);
     } finally {
       // The frame is consumed even if decoding threw (the error goes to this caller).
-      Atomics.store(ctl, HEAD, (head + FRAME_HEADER + align8(length)) | 0);
+      Atomics.store(ctl, HEAD, (head + frameSize(length)) | 0);
       Atomics.sub(ctl, ITEMS, 1);
     }
   }
@@ -484,111 +357,79 @@ export class MessageRing {
   /** Takes the oldest spilled frame; caller holds cLock and knows the ring is empty and items > 0. */
   #readSpill<R>(decode: FrameDecoder<R>): R | Detached {
     const ctl = this.#ctl;
-    let segment = this.#headSegment;
-    let headTicket = this.#tickets[SPILL_HEAD]!;
-    if (segment?.ticket !== headTicket) segment = this.#headSegment = openSegment(headTicket, native().peek(headTicket));
-    let readOffset = Atomics.load(segment.words, 3);
-    while (readOffset >= Atomics.load(segment.words, 2)) {
-      // Exhausted: a producer moved on to the next segment; release this one.
-      const next: number = segment.f64[0]!;
-      native().recycle(headTicket);
-      headTicket = next;
-      this.#tickets[SPILL_HEAD] = next;
-      segment = this.#headSegment = openSegment(next, native().peek(next));
-      readOffset = Atomics.load(segment.words, 3);
-    }
+    const segment = this.#spill.head();
+    const readOffset = segment.readOffset;
     const length = segment.view.getUint32(readOffset, true);
-    const kind = segment.view.getUint32(readOffset + 4, true);
     try {
-      return kind === KIND_INDIRECT
-        ? this.#readIndirect(segment.view, readOffset + FRAME_HEADER, decode)
-        : this.#decodeOrDetach(kind, segment.bytes, segment.view, readOffset + FRAME_HEADER, length, decode);
+      return this.#readFrame(segment.bytes, segment.view, readOffset, length, decode);
     } finally {
-      Atomics.store(segment.words, 3, readOffset + FRAME_HEADER + align8(length));
+      segment.readOffset = readOffset + frameSize(length);
       Atomics.sub(ctl, ITEMS, 1);
       if (Atomics.sub(ctl, SPILL_ITEMS, 1) === 1 && Atomics.load(ctl, SPILL_PENDING) === 0) {
         // Spill drained (producers append only under cLock, which we hold, and none is
         // copying into the tail: SPILL_PENDING): drop the chain.
-        native().recycle(headTicket);
-        this.#tickets[SPILL_HEAD] = 0;
-        this.#tickets[SPILL_TAIL] = 0;
-        this.#headSegment = undefined;
+        this.#spill.drop(segment);
       }
     }
   }
 
   // ---------------------------------------------------------------- waiting
+  //
+  // A waiter registers in its waiting count, reads the sequence word, then checks
+  // its condition again before sleeping: a signaller bumps the sequence word only
+  // when it sees a registered waiter, so a change made before the registration is
+  // caught by that check, and one made after it changes the word and ends the sleep.
 
   /** Blocks until a frame is taken (decoded), the writer is closed and drained (CLOSED), or the deadline passes (NOTHING). */
   readSync<R>(decode: FrameDecoder<R>, deadline: number | undefined): R | typeof NOTHING | typeof CLOSED {
-    const ctl = this.#ctl;
     for (;;) {
       const result = this.tryRead(decode);
       if (result !== NOTHING) return result;
       const left = remaining(deadline);
       if (left === 0) return NOTHING;
-      Atomics.add(ctl, READERS_WAITING, 1);
-      const seq = Atomics.load(ctl, DATA_SEQ);
-      if (Atomics.load(ctl, ITEMS) === 0 && !this.writerClosed) waitCore.waitSync(ctl, DATA_SEQ, seq, left);
-      Atomics.sub(ctl, READERS_WAITING, 1);
+      this.#sleepUntilReadableSync(left);
     }
   }
 
   async readAsync<R>(decode: FrameDecoder<R>, deadline: number | undefined): Promise<R | typeof NOTHING | typeof CLOSED> {
-    const ctl = this.#ctl;
     for (;;) {
       const result = this.tryRead(decode);
       if (result !== NOTHING) return result;
       const left = remaining(deadline);
       if (left === 0) return NOTHING;
-      Atomics.add(ctl, READERS_WAITING, 1);
-      const seq = Atomics.load(ctl, DATA_SEQ);
-      try {
-        if (Atomics.load(ctl, ITEMS) === 0 && !this.writerClosed) await waitCore.waitAsync(ctl, DATA_SEQ, seq, left);
-      } finally {
-        Atomics.sub(ctl, READERS_WAITING, 1);
-      }
+      const sleeping = this.#sleepUntilReadable(left);
+      if (sleeping) await sleeping;
     }
   }
 
   /** Waits until a frame is available or the writer is closed; false on timeout. Takes nothing. */
   async waitReadable(deadline: number | undefined): Promise<boolean> {
-    const ctl = this.#ctl;
     for (;;) {
-      if (Atomics.load(ctl, ITEMS) !== 0 || this.writerClosed) return true;
+      if (this.#readable()) return true;
       const left = remaining(deadline);
       if (left === 0) return false;
-      Atomics.add(ctl, READERS_WAITING, 1);
-      const seq = Atomics.load(ctl, DATA_SEQ);
-      try {
-        if (Atomics.load(ctl, ITEMS) === 0 && !this.writerClosed) await waitCore.waitAsync(ctl, DATA_SEQ, seq, left);
-      } finally {
-        Atomics.sub(ctl, READERS_WAITING, 1);
-      }
+      const sleeping = this.#sleepUntilReadable(left);
+      if (sleeping) await sleeping;
     }
   }
 
   /** Blocking twin of waitReadable. */
   waitReadableSync(deadline: number | undefined): boolean {
-    const ctl = this.#ctl;
     for (;;) {
-      if (Atomics.load(ctl, ITEMS) !== 0 || this.writerClosed) return true;
+      if (this.#readable()) return true;
       const left = remaining(deadline);
       if (left === 0) return false;
-      Atomics.add(ctl, READERS_WAITING, 1);
-      const seq = Atomics.load(ctl, DATA_SEQ);
-      if (Atomics.load(ctl, ITEMS) === 0 && !this.writerClosed) waitCore.waitSync(ctl, DATA_SEQ, seq, left);
-      Atomics.sub(ctl, READERS_WAITING, 1);
+      this.#sleepUntilReadableSync(left);
     }
   }
 
   /** Blocks until the frame is written under `limit`; false on timeout. */
   writeSync(kind: number, payload: Uint8Array, length: number, limit: number, deadline: number | undefined): boolean {
-    const ctl = this.#ctl;
     for (;;) {
       if (this.tryWrite(kind, payload, length, limit)) return true;
       const left = remaining(deadline);
       if (left === 0) return false;
+      const ctl = this.#ctl;
       Atomics.add(ctl, WRITERS_WAITING, 1);
       const seq = Atomics.load(ctl, SPACE_SEQ);
       if (Atomics.load(ctl, ITEMS) >= limit) waitCore.waitSync(ctl, SPACE_SEQ, seq, left);
@@ -598,18 +439,48 @@ export class MessageRing {
 
   /** Waits until the frame is written under `limit`; false on timeout. `payload` must not change meanwhile. */
   async writeAsync(kind: number, payload: Uint8Array, length: number, limit: number, deadline: number | undefined): Promise<boolean> {
-    const ctl = this.#ctl;
     for (;;) {
       if (this.tryWrite(kind, payload, length, limit)) return true;
       const left = remaining(deadline);
       if (left === 0) return false;
+      const ctl = this.#ctl;
       Atomics.add(ctl, WRITERS_WAITING, 1);
       const seq = Atomics.load(ctl, SPACE_SEQ);
-      try {
-        if (Atomics.load(ctl, ITEMS) >= limit) await waitCore.waitAsync(ctl, SPACE_SEQ, seq, left);
-      } finally {
-        Atomics.sub(ctl, WRITERS_WAITING, 1);
-      }
+      if (Atomics.load(ctl, ITEMS) >= limit) await this.#sleep(SPACE_SEQ, seq, WRITERS_WAITING, left);
+      else Atomics.sub(ctl, WRITERS_WAITING, 1);
+    }
+  }
+
+  /** A frame is there to take, or the writer is closed (a read returns at once). */
+  #readable(): boolean {
+    return Atomics.load(this.#ctl, ITEMS) !== 0 || this.writerClosed;
+  }
+
+  /** One reader's sleep: until a frame is published, the writer closes, or `timeout` ms pass. */
+  #sleepUntilReadableSync(timeout: number | undefined): void {
+    const ctl = this.#ctl;
+    Atomics.add(ctl, READERS_WAITING, 1);
+    const seq = Atomics.load(ctl, DATA_SEQ);
+    if (!this.#readable()) waitCore.waitSync(ctl, DATA_SEQ, seq, timeout);
+    Atomics.sub(ctl, READERS_WAITING, 1);
+  }
+
+  /** Async twin of #sleepUntilReadableSync; undefined when there is no need to sleep. */
+  #sleepUntilReadable(timeout: number | undefined): Promise<void> | undefined {
+    const ctl = this.#ctl;
+    Atomics.add(ctl, READERS_WAITING, 1);
+    const seq = Atomics.load(ctl, DATA_SEQ);
+    if (!this.#readable()) return this.#sleep(DATA_SEQ, seq, READERS_WAITING, timeout);
+    Atomics.sub(ctl, READERS_WAITING, 1);
+    return undefined;
+  }
+
+  /** Sleeps on `seqIndex` while it holds `seq`, then leaves the waiting count the caller joined. */
+  async #sleep(seqIndex: number, seq: number, waitingIndex: number, timeout: number | undefined): Promise<void> {
+    try {
+      await waitCore.waitAsync(this.#ctl, seqIndex, seq, timeout);
+    } finally {
+      Atomics.sub(this.#ctl, waitingIndex, 1);
     }
   }
 
@@ -623,5 +494,3 @@ export class MessageRing {
     if (Atomics.load(this.#ctl, waitingIndex) !== 0) waitCore.notify(this.#ctl, seqIndex);
   }
 }
-
-export { deadlineOf };

@@ -1,16 +1,16 @@
 /**
  * mp.Pool (CPython's multiprocessing.pool.Pool): a fixed set of workers that run
- * function calls for the caller. This file is the API: option checks, state
- * (running, closed, terminated) and turning each call into a job; the scheduler
- * runs the jobs.
+ * function calls for the caller. This file is the API: option checks and turning
+ * each call into a job; the scheduler runs the jobs and keeps the pool's state
+ * (running, closed, terminated).
  *
  * Lifecycle: RUN --close()--> CLOSE --(queued work done, workers exit)--> joined
  *            RUN/CLOSE --terminate()--> TERMINATE --(workers killed)--> joined
  */
-import { availableParallelism } from "node:os";
 import type { TransferListItem } from "node:worker_threads";
 import type { ResourceLimits, StartMethod } from "../backends/backend.ts";
 import { backendFor } from "../backends/index.ts";
+import { cpuCount } from "../process.ts";
 import { commonBootstrap, moduleUrls, nextChildIdentity } from "../spawn.ts";
 import { resolveStartMethod } from "../start-method.ts";
 import { uncloneableError } from "../wire/clone-check.ts";
@@ -18,18 +18,13 @@ import { resolveFunction } from "../wire/functions.ts";
 import type { FunctionRef } from "../wire/functions.ts";
 import type { PoolBootstrap } from "../wire/protocol.ts";
 import { encodeForWire } from "../wire/serialize.ts";
-import { defaultChunkSize, readAheadWindow } from "./chunking.ts";
+import { chunkCount, defaultChunkSize, readAheadWindow } from "./chunking.ts";
 import { Collector, encodeEntries, enqueueChunk, Feed, isInput, isSyncIterable } from "./feed.ts";
 import type { Input } from "./feed.ts";
 import { ApplySink, AsyncResult, IMapIterator, MapSink, validateTimeout } from "./results.ts";
 import type { ResultCallbacks } from "./results.ts";
 import { Scheduler } from "./scheduler.ts";
 import type { Job, JobSink } from "./scheduler.ts";
-
-/** mp.cpuCount(): the default number of workers. */
-function cpuCount(): number {
-  return availableParallelism();
-}
 
 export interface PoolOptions {
   /** Number of workers. @default mp.cpuCount() */
@@ -78,12 +73,6 @@ export interface MapAsyncOptions<R> extends MapOptions {
   callback?: (results: R[]) => void;
   /** Called in the main thread with the first error. */
   errorCallback?: (error: Error) => void;
-}
-
-const enum State {
-  Run,
-  Close,
-  Terminate,
 }
 
 /** setTimeout's largest delay; longer timeouts mean no timeout. */
@@ -175,7 +164,6 @@ export class Pool {
   readonly #modules: string[];
   readonly #scheduler: Scheduler;
   readonly #refs = new WeakMap<Function, FunctionRef>();
-  #state = State.Run;
 
   constructor(options?: number | PoolOptions | null) {
     const opts: PoolOptions = typeof options === "number" ? { processes: options } : (options ?? {});
@@ -227,10 +215,10 @@ export class Pool {
   }
 
   #checkRunning(): void {
-    if (this.#state !== State.Run) throw notRunningError();
+    if (!this.#scheduler.running) throw notRunningError();
   }
 
-  /** Ties an abort signal to a job; returns false (and fails the sink) when it is aborted already. */
+  /** Ties an abort signal to a job; a signal that is aborted already fails the job at once. */
   #watchSignal(job: Job, signal: AbortSignal | undefined): void {
     if (!signal) return;
     if (signal.aborted) {
@@ -350,7 +338,7 @@ export class Pool {
   #queueMap<R>(job: Job, sink: MapSink<R>, items: unknown[], chunkSize: number | undefined): void {
     const length = items.length;
     const size = chunkSize ?? defaultChunkSize(length, this.#processes);
-    const chunks = length === 0 ? 0 : Math.ceil(length / size);
+    const chunks = chunkCount(length, size);
     sink.setShape(length, size, chunks);
     for (let chunk = 0; chunk < chunks && !job.cancelled; chunk++) {
       const start = chunk * size;
@@ -452,8 +440,6 @@ export class Pool {
 
   /** Takes no new tasks; workers exit once the submitted work is done (Python's `close`). */
   close(): void {
-    if (this.#state !== State.Run) return;
-    this.#state = State.Close;
     this.#scheduler.close();
   }
 
@@ -462,7 +448,6 @@ export class Pool {
    * Resolves when every worker has exited.
    */
   terminate(): Promise<void> {
-    this.#state = State.Terminate;
     return this.#scheduler.terminate(terminatedError());
   }
 
@@ -471,7 +456,7 @@ export class Pool {
    * still running: call close() or terminate() first.
    */
   join(): Promise<void> {
-    if (this.#state === State.Run) {
+    if (this.#scheduler.running) {
       return Promise.reject(
         Object.assign(new Error("Pool is still running: call close() or terminate() before join()"), { code: "ERR_MP_POOL_RUNNING" }),
       );

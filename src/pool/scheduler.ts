@@ -77,6 +77,7 @@ export class Scheduler {
     return this.#startupError;
   }
 
+  /** True until close() or terminate(). The Pool reads its state here rather than keeping a copy. */
   get running(): boolean {
     return this.#state === PoolState.Run;
   }
@@ -213,7 +214,7 @@ export class Scheduler {
         job.sink.chunkFailed(task.chunk, decodeError(message.error, worker.origin, job.caller.stack));
       }
     }
-    this.#finishIfDone(job);
+    this.finishIfDone(job);
     this.#dispatch();
     if (worker.idle && this.#queueLive === 0) this.#steal();
     this.#updateRef(worker);
@@ -245,7 +246,7 @@ export class Scheduler {
     worker.sent--;
     this.#updateRef(worker);
     if (task!.job.cancelled) {
-      this.#finishIfDone(task!.job);
+      this.finishIfDone(task!.job);
       return;
     }
     this.#requeueFront(task!);
@@ -265,10 +266,10 @@ export class Scheduler {
       const { job } = task;
       job.running--;
       if (job.cancelled) {
-        this.#finishIfDone(job);
+        this.finishIfDone(job);
       } else if (i === 0) {
         job.sink.chunkFailed(task.chunk, this.#lostError(worker, exit, "while running this task"));
-        this.#finishIfDone(job);
+        this.finishIfDone(job);
       } else {
         requeue.push(task); // posted behind the lost task, never started
       }
@@ -300,7 +301,7 @@ export class Scheduler {
   #break(error: unknown): void {
     if (this.#startupError !== null || this.#state === PoolState.Terminate) return;
     this.#startupError = error;
-    for (const job of [...this.#jobs]) this.#failJob(job, error);
+    for (const job of [...this.#jobs]) this.abortJob(job, error);
     this.#stopIdleIfDone();
     this.#checkJoined();
   }
@@ -320,7 +321,7 @@ export class Scheduler {
   #requeueFront(task: Task): void {
     if (this.#startupError !== null) {
       task.job.sink.chunkFailed(task.chunk, this.#startupError);
-      this.#finishIfDone(task.job);
+      this.finishIfDone(task.job);
       return;
     }
     task.job.queued++;
@@ -413,7 +414,7 @@ export class Scheduler {
       // Nothing was sent; only this task fails and the worker takes the next one.
       if (worker.inflight.length === 0 && worker.state === WorkerState.Ready) this.#makeIdle(worker);
       job.sink.chunkFailed(task.chunk, this.#sendError(task, error));
-      this.#finishIfDone(job);
+      this.finishIfDone(job);
       return;
     }
     // Only a message that was posted taught the worker the function.
@@ -479,7 +480,7 @@ export class Scheduler {
         }),
       );
     }
-    this.#finishIfDone(job);
+    this.finishIfDone(job);
     this.#maintain();
     this.#dispatch();
   }
@@ -498,19 +499,14 @@ export class Scheduler {
       this.#sources.delete(source);
       source.stop();
     }
-    this.#finishIfDone(job);
+    this.finishIfDone(job);
     this.#stopIdleIfDone();
   }
 
-  /** Fails a whole job now (terminate, start-up failure, abort signal). */
-  #failJob(job: Job, error: unknown): void {
+  /** Fails a whole job now (terminate, start-up failure, abort signal, unreadable input). */
+  abortJob(job: Job, error: unknown): void {
     this.cancel(job);
     job.sink.abort(error);
-  }
-
-  /** Public form of #failJob for abort signals. */
-  abortJob(job: Job, reason: unknown): void {
-    this.#failJob(job, reason);
   }
 
   /** Registers a source that may still queue tasks for `job`. */
@@ -526,17 +522,13 @@ export class Scheduler {
     if (!source) return;
     job.source = null;
     this.#sources.delete(source);
-    this.#finishIfDone(job);
+    this.finishIfDone(job);
     this.#stopIdleIfDone();
     this.#checkJoined();
   }
 
   /** Forgets a job that has nothing queued, running or left to read. */
   finishIfDone(job: Job): void {
-    this.#finishIfDone(job);
-  }
-
-  #finishIfDone(job: Job): void {
     if (job.queued === 0 && job.running === 0 && job.source === null && this.#jobs.delete(job)) job.onFinish?.();
   }
 
@@ -566,7 +558,7 @@ export class Scheduler {
   terminate(error: Error): Promise<void> {
     if (this.#state !== PoolState.Terminate) {
       this.#state = PoolState.Terminate;
-      for (const job of [...this.#jobs]) this.#failJob(job, error);
+      for (const job of [...this.#jobs]) this.abortJob(job, error);
       this.#queue = [];
       this.#queueHead = 0;
       this.#queueLive = 0;

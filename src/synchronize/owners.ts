@@ -74,14 +74,6 @@ export function trackLock(holder: object, buffer: SharedArrayBuffer): void {
   forget.register(holder, name);
 }
 
-type Recovered = (owner: number, region: SharedArrayBuffer) => void;
-let onRecover: Recovered | undefined;
-
-/** Test hook: observe recoveries. */
-export function setRecoverListener(listener: Recovered | undefined): void {
-  onRecover = listener;
-}
-
 /** Marks every lock still held by the dead `owner` as abandoned and wakes its waiters. */
 export function recoverLocksOf(owner: number): number {
   const addon = native();
@@ -101,7 +93,6 @@ export function recoverLocksOf(owner: number): number {
       if (Atomics.compareExchange(word, 0, state, ABANDONED | owner) === state) {
         waitCore.notify(word, 0);
         recovered++;
-        onRecover?.(owner, region);
         break;
       }
     }

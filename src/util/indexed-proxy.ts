@@ -16,6 +16,16 @@ export interface IndexedItems {
   set(i: number, value: unknown): void;
 }
 
+/**
+ * `i` as a position in a sequence of `length` items, a negative `i` counting from
+ * the end (Python's indexing). Throws a RangeError naming `what` when it is out of range.
+ */
+export function itemIndex(i: number, length: number, what: string): number {
+  const at = i < 0 ? i + length : i;
+  if (at < 0 || at >= length) throw new RangeError(`${what} index ${i} out of range (length ${length})`);
+  return at;
+}
+
 function isIndex(key: PropertyKey): key is string {
   return typeof key === "string" && INDEX.test(key);
 }

@@ -213,6 +213,18 @@ export function fastScratch(): Buffer {
   return scratch;
 }
 
+/**
+ * From this size up, a received byte array is allocated without zero-filling and
+ * filled by the addon's memmove: V8 zero-fills `new Uint8Array(n)` and copies out of
+ * shared memory slowly, which made 64 KiB messages cost several microseconds each.
+ */
+const NATIVE_COPY_MIN = 4096;
+
+/** A Uint8Array over fresh, not zero-filled memory; every byte is written before anyone reads it. */
+function uninitializedBytes(length: number): Uint8Array {
+  return new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
+}
+
 /** Decoder state: module-level so a decode allocates nothing but the values it returns. */
 let inBytes: Buffer = scratch;
 let inView: DataView = view;
@@ -299,18 +311,6 @@ function readValue(): unknown {
     default:
       throw new Error(`Corrupt message: unknown tag ${tag} at byte ${at - 1}`);
   }
-}
-
-/**
- * From this size up, a received byte array is allocated without zero-filling and
- * filled by the addon's memmove: V8 zero-fills `new Uint8Array(n)` and copies out of
- * shared memory slowly, which made 64 KiB messages cost several microseconds each.
- */
-const NATIVE_COPY_MIN = 4096;
-
-/** A Uint8Array over fresh, not zero-filled memory; every byte is written before anyone reads it. */
-function uninitializedBytes(length: number): Uint8Array {
-  return new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
 }
 
 /** Decodes one value at `offset` of `bytes` (`dataView` covers the same memory; both may be shared). */

@@ -181,18 +181,6 @@ function computeRef(fn: Function, modules: readonly string[]): FunctionRef {
   return { kind: "source", source, name: fn.name };
 }
 
-/** A short label for messages: "square (from file:///…/tasks.ts)". */
-export function describeRef(ref: FunctionRef): string {
-  switch (ref.kind) {
-    case "export":
-      return `${ref.name} (exported from ${ref.module})`;
-    case "global":
-      return ref.path;
-    case "source":
-      return ref.name ? `${ref.name} (sent as source text)` : "an anonymous function (sent as source text)";
-  }
-}
-
 // ---------------------------------------------------------------- worker side
 
 const loaded = new Map<string, Promise<Function>>();
@@ -204,7 +192,7 @@ function refKey(ref: FunctionRef): string {
     case "global":
       return `g:${ref.path}`;
     case "source":
-      return `s:${ref.source}`;
+      return `s:${ref.name}:${ref.source}`;
   }
 }
 

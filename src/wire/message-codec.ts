@@ -9,9 +9,10 @@ import { uncloneableError } from "./clone-check.ts";
 import { fastDecode, fastEncode, fastScratch } from "./fast-codec.ts";
 import { decodeMessage, discardMessage, encodeMessage } from "./serialize.ts";
 
-export const KIND_FAST = KIND_USER;
-export const KIND_V8 = KIND_USER + 1;
-export const KIND_V8_WIRED = KIND_USER + 2;
+/** Frame kinds of a message: how its payload is encoded. */
+const KIND_FAST = KIND_USER;
+const KIND_V8 = KIND_USER + 1;
+const KIND_V8_WIRED = KIND_USER + 2;
 export const KIND_BYTES = KIND_USER + 3;
 
 /** An encoded message. `bytes` may be the shared scratch buffer: use it before the next encode, or `detach` it. */

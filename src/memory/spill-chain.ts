@@ -1,0 +1,143 @@
+/**
+ * The spill chain of a MessageRing: a linked list of overflow segments that takes
+ * frames while the ring's data area is full (ring.ts says when frames go here and
+ * how FIFO order is kept). This file owns the segments: linking a new tail,
+ * opening segments another thread linked, and releasing drained ones.
+ *
+ * A segment is a SharedArrayBuffer kept alive by the native stash and named by its
+ * ticket, so any thread can open it (SEGMENT_BYTES, or one frame's size if bigger):
+ *
+ *   byte  0  f64  next         ticket of the next segment (0: none yet)
+ *   byte  8  u32  writeOffset  end of the frames written so far
+ *   byte 12  u32  readOffset   the oldest frame not yet read
+ *   byte 16 ...   frames (frame.ts)
+ *
+ * The ring's header holds the tickets of the head (oldest) and tail segments;
+ * both are 0 while the chain is empty. Callers hold the ring's locks as each
+ * method says.
+ */
+import { native } from "../util/native.ts";
+import { copyToShared } from "./frame-copy.ts";
+import { FRAME_HEADER, writeFrameHeader } from "./frame.ts";
+
+const SEGMENT_HEADER = 16;
+const SEGMENT_BYTES = 1024 * 1024;
+
+/** Int32 indexes of a segment's offsets. */
+const WRITE_OFFSET = 2;
+const READ_OFFSET = 3;
+
+/** Indexes of the chain's tickets in the Float64Array the ring gives. */
+const HEAD = 0;
+const TAIL = 1;
+
+/** A segment as this thread sees it. */
+export class Segment {
+  readonly ticket: number;
+  readonly bytes: Buffer;
+  readonly view: DataView;
+  readonly #words: Int32Array;
+  readonly #next: Float64Array;
+
+  constructor(ticket: number, buffer: SharedArrayBuffer) {
+    this.ticket = ticket;
+    this.#words = new Int32Array(buffer, 0, 4);
+    this.#next = new Float64Array(buffer, 0, 1);
+    this.bytes = Buffer.from(buffer);
+    this.view = new DataView(buffer);
+  }
+
+  get writeOffset(): number {
+    return Atomics.load(this.#words, WRITE_OFFSET);
+  }
+
+  set writeOffset(offset: number) {
+    Atomics.store(this.#words, WRITE_OFFSET, offset);
+  }
+
+  get readOffset(): number {
+    return Atomics.load(this.#words, READ_OFFSET);
+  }
+
+  set readOffset(offset: number) {
+    Atomics.store(this.#words, READ_OFFSET, offset);
+  }
+
+  get next(): number {
+    return this.#next[0]!;
+  }
+
+  set next(ticket: number) {
+    this.#next[0] = ticket;
+  }
+
+  /** Writes a frame at `offset` (not yet visible to readers: that is `writeOffset`'s job). */
+  writeFrame(offset: number, kind: number, payload: Uint8Array, length: number): void {
+    writeFrameHeader(this.view, offset, length, kind);
+    copyToShared(this.bytes, offset + FRAME_HEADER, payload, length);
+  }
+}
+
+function openSegment(ticket: number): Segment {
+  return new Segment(ticket, native().peek(ticket));
+}
+
+export class SpillChain {
+  readonly #tickets: Float64Array;
+  /** The tail (producer side) and head (consumer side) as this thread last opened them. */
+  #tail: Segment | undefined;
+  #head: Segment | undefined;
+
+  /** `tickets`: the two f64 words of the ring's header that hold the head and tail tickets. */
+  constructor(tickets: Float64Array) {
+    this.#tickets = tickets;
+  }
+
+  /** The tail segment, with a new one linked in when it lacks `frame` bytes; caller holds pLock and cLock. */
+  tailWithRoom(frame: number): Segment {
+    const tailTicket = this.#tickets[TAIL]!;
+    let segment = this.#tail;
+    if (tailTicket !== 0 && segment?.ticket !== tailTicket) {
+      segment = this.#tail = openSegment(tailTicket);
+    }
+    if (tailTicket !== 0 && segment && segment.writeOffset + frame <= segment.bytes.length) return segment;
+    const bytes = Math.max(SEGMENT_BYTES, SEGMENT_HEADER + frame);
+    // A recycled segment's memory is warm (a fresh one page-faults on every 4 KiB first written).
+    const buffer = (bytes === SEGMENT_BYTES && native().reuse(bytes)) || new SharedArrayBuffer(bytes);
+    const ticket = native().stash(buffer);
+    const fresh = new Segment(ticket, buffer);
+    fresh.next = 0;
+    fresh.writeOffset = SEGMENT_HEADER;
+    fresh.readOffset = SEGMENT_HEADER;
+    if (tailTicket === 0 || !segment) this.#tickets[HEAD] = ticket;
+    else segment.next = ticket;
+    this.#tickets[TAIL] = ticket;
+    return (this.#tail = fresh);
+  }
+
+  /**
+   * The segment holding the oldest spilled frame (at its readOffset). Segments
+   * left behind exhausted (a producer moved on to the next one) are released on
+   * the way. Caller holds cLock and knows a frame is spilled.
+   */
+  head(): Segment {
+    let segment = this.#head;
+    const headTicket = this.#tickets[HEAD]!;
+    if (segment?.ticket !== headTicket) segment = this.#head = openSegment(headTicket);
+    while (segment.readOffset >= segment.writeOffset) {
+      const next: number = segment.next;
+      native().recycle(segment.ticket);
+      this.#tickets[HEAD] = next;
+      segment = this.#head = openSegment(next);
+    }
+    return segment;
+  }
+
+  /** Releases the chain, whose last frame was just read from `head`; caller holds cLock and knows no producer is writing to it. */
+  drop(head: Segment): void {
+    native().recycle(head.ticket);
+    this.#tickets[HEAD] = 0;
+    this.#tickets[TAIL] = 0;
+    this.#head = undefined;
+  }
+}
