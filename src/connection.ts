@@ -5,10 +5,11 @@
  * An end of a pipe may have several handles (the parent keeps one after sending it
  * to a child). As with file descriptors in CPython, the end closes when its last
  * handle does: `close()`, or the handle being garbage-collected, or the thread that
- * holds it exiting. Only then does the peer see EOF (after reading what was sent)
- * and a sender to it get an EPIPE error. Sending a handle counts one more handle
- * for its end (the receiver adopts it), so `child.close()` in the parent right
- * after `p.start()` is safe, as in Python.
+ * holds it ending (on its own, or killed by terminate(): the thread that sees it die
+ * releases what it held, see src/util/thread-death.ts). Only then does the peer see
+ * EOF (after reading what was sent) and a sender to it get an EPIPE error.
+ * Sending a handle counts one more handle for its end (the receiver adopts it), so
+ * `child.close()` in the parent right after `p.start()` is safe, as in Python.
  *
  * Shared words of a pipe (Int32):
  *
@@ -19,11 +20,12 @@
  * Simplex: a reads rings[0], b writes it.
  */
 import { EOFError } from "./errors.ts";
-import { CLOSED, MessageRing, NOTHING, type RingState } from "./memory/ring.ts";
+import { CLOSED, MessageRing, NOTHING, type FrameDecoder, type RingState } from "./memory/ring.ts";
 import { SharedRegion, type RegionHandle } from "./memory/region.ts";
 import { deadlineOf } from "./memory/wait.ts";
 import { kWire } from "./symbols.ts";
 import { KIND_BYTES, decodeFrame, encodeOutgoing, frameBytes } from "./wire/message-codec.ts";
+import { deathList as threadDeathList } from "./util/thread-death.ts";
 import { registerWireType, type WireForm } from "./wire/serialize.ts";
 
 /** Data-ring size of each direction of a pipe. */
@@ -38,23 +40,78 @@ interface ConnectionState {
   duplex: boolean;
 }
 
+// A handle's record (Int32, shared so another thread can release the handle when
+// the thread holding it dies; see src/util/thread-death.ts):
+//
+//   word 0  open       1 until the handle is released (flipped once, by compareExchange)
+//   word 1  end        0 or 1
+//   word 2  duplex     1 or 0
+//   word 3  capacity of rings[0]
+//   word 4  capacity of rings[1] (duplex only)
+const OPEN = 0;
+const END = 1;
+const DUPLEX = 2;
+const CAPACITY = 3;
+const RECORD_WORDS = 5;
+
 /** What closing one handle needs; kept apart from the Connection so a finalizer can run it. */
 interface EndRef {
   handles: Int32Array;
   end: 0 | 1;
+  rings: MessageRing[];
   reader: MessageRing | undefined;
   writer: MessageRing | undefined;
+  /** This thread's view of the handle: false once released here (the shared word is `record[OPEN]`). */
   open: boolean;
+  record: Int32Array;
+  /** Where the handle is listed for release on this thread's death (-1: not listed). */
+  slot: number;
+}
+
+/** The ring an end reads and the ring it writes. */
+function sides(rings: MessageRing[], end: 0 | 1, duplex: boolean): { reader: MessageRing | undefined; writer: MessageRing | undefined } {
+  if (duplex) return end === 0 ? { reader: rings[0], writer: rings[1] } : { reader: rings[1], writer: rings[0] };
+  return end === 0 ? { reader: rings[0], writer: undefined } : { reader: undefined, writer: rings[0] };
+}
+
+/**
+ * Drops one handle of `end`, once: the handle's own thread and, if that thread
+ * died, the thread that saw it die may both try. The last handle closes the end;
+ * when both ends are closed, nobody can read what is left, so it is drained to
+ * free its stashed memory (big frames, spill segments, shared buffers in messages).
+ */
+function dropHandle(record: Int32Array, handles: Int32Array, end: 0 | 1, rings: MessageRing[], duplex: boolean): void {
+  if (Atomics.compareExchange(record, OPEN, 1, 0) !== 1) return;
+  if (Atomics.sub(handles, end, 1) !== 1) return;
+  const { reader, writer } = sides(rings, end, duplex);
+  writer?.closeWriter();
+  reader?.closeReader();
+  if (Atomics.load(handles, end === 0 ? 1 : 0) === 0) for (const ring of rings) drain(ring);
+}
+
+/** Decodes what a wired message holds (taking its stashed buffers, adopting its Connections, which GC closes); skips the rest. */
+const discardFrame: FrameDecoder<null> = (kind, bytes, view, offset, length) => {
+  if (kind !== KIND_BYTES) decodeFrame(kind, bytes, view, offset, length);
+  return null;
+};
+
+function drain(ring: MessageRing): void {
+  for (;;) {
+    try {
+      const result = ring.tryRead(discardFrame);
+      if (result === NOTHING || result === CLOSED) return;
+    } catch {
+      // A frame that cannot be decoded here is dropped all the same (tryRead consumed it).
+    }
+  }
 }
 
 function releaseEnd(ref: EndRef): void {
   if (!ref.open) return;
   ref.open = false;
   liveEnds.delete(ref);
-  if (Atomics.sub(ref.handles, ref.end, 1) === 1) {
-    ref.writer?.closeWriter();
-    ref.reader?.closeReader();
-  }
+  dropHandle(ref.record, ref.handles, ref.end, ref.rings, ref.rings.length === 2);
+  deathList.untrack(ref.slot);
 }
 
 /** Handles dropped without close() release their end when collected (Python closes the fd in __del__). */
@@ -63,6 +120,19 @@ const finalizer = new FinalizationRegistry<EndRef>(releaseEnd);
 const liveEnds = new Set<EndRef>();
 process.once("exit", () => {
   for (const ref of [...liveEnds]) releaseEnd(ref);
+});
+
+/**
+ * A worker thread lists each handle it opens (adopted or created), once, so that
+ * the thread that sees it die (terminate(), kill(), a pool timeout) releases the
+ * handle: a dead process's file descriptors close too. Listed: the record, the
+ * handles words, then the rings' regions.
+ */
+const deathList = threadDeathList("pipe-end", ([record, handles, ...rings]) => {
+  const words = new Int32Array(record!, 0, RECORD_WORDS);
+  if (Atomics.load(words, OPEN) !== 1) return;
+  const opened = rings.map((buffer, i) => MessageRing.open({ region: { kind: "sab", buffer }, capacity: words[CAPACITY + i]! }));
+  dropHandle(words, new Int32Array(handles!, 0, 2), words[END] === 0 ? 0 : 1, opened, words[DUPLEX] === 1);
 });
 
 function osError(message: string, code: string): Error {
@@ -95,19 +165,17 @@ export class Connection<T = unknown> {
   constructor(state: ConnectionState, token: symbol) {
     if (token !== constructing) throw new TypeError("Connections come in pairs from mp.Pipe(); do not construct them directly");
     this.#state = state;
-    const handles = SharedRegion.open(state.handles).int32(0, 2);
+    const handleRegion = SharedRegion.open(state.handles);
+    const handles = handleRegion.int32(0, 2);
     const rings = state.rings.map((ring) => MessageRing.open(ring));
-    let reader: MessageRing | undefined;
-    let writer: MessageRing | undefined;
-    if (state.duplex) {
-      reader = rings[state.end === 0 ? 0 : 1];
-      writer = rings[state.end === 0 ? 1 : 0];
-    } else if (state.end === 0) {
-      reader = rings[0];
-    } else {
-      writer = rings[0];
-    }
-    this.#ref = { handles, end: state.end, reader, writer, open: true };
+    const { reader, writer } = sides(rings, state.end, state.duplex);
+    const record = new Int32Array(new SharedArrayBuffer(RECORD_WORDS * 4));
+    record[OPEN] = 1;
+    record[END] = state.end;
+    record[DUPLEX] = state.duplex ? 1 : 0;
+    state.rings.forEach((ring, i) => (record[CAPACITY + i] = ring.capacity));
+    const slot = deathList.track([record.buffer as SharedArrayBuffer, handleRegion.buffer, ...state.rings.map((ring) => ring.region.buffer)]);
+    this.#ref = { handles, end: state.end, rings, reader, writer, open: true, record, slot };
     liveEnds.add(this.#ref);
     finalizer.register(this, this.#ref, this.#ref);
   }

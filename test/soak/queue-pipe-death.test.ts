@@ -179,6 +179,13 @@ if (soakEnabled) {
     });
     assert.equal(orderBreaks, 0, "a pipe delivers in order, without gaps or repeats");
     assert.ok(moved > 0);
+    // A dead worker's pipe ends are released by the thread that sees it die (src/util/thread-death.ts):
+    // the survivor always notices, the receiver by EOFError after draining, the sender by EPIPE (exit code 1).
+    assert.equal(stuckRounds.length, 0, `survivors stuck in ${stuckRounds.length} of ${rounds} rounds: ${JSON.stringify(stuckRounds.slice(0, 3))}`);
+    for (const key of Object.keys(outcomes)) {
+      assert.ok(key === "sender-killed:receiver-saw-EOF" || key === "receiver-killed:sender-exit-1", `unexpected outcome ${key}`);
+    }
+    assert.equal(after.stash, before.stash, "no stashed memory left behind (unread data of dead receivers is dropped)");
     assert.ok(liveLeft, "no worker thread left");
   });
 }
