@@ -8,19 +8,7 @@
  * arrow function on every call gets one number for them all, so a worker's
  * table grows with the distinct functions only.
  */
-import type { FunctionRef } from "../wire/functions.ts";
-
-function contentKey(ref: FunctionRef): string {
-  switch (ref.kind) {
-    case "export":
-      return `e:${ref.module}#${ref.name}`;
-    case "global":
-      return `g:${ref.path}`;
-    case "source":
-      // The name matters for source text: compileSource may look the function up by it.
-      return `s:${ref.name}:${ref.source}`;
-  }
-}
+import { refKey as contentKey, type FunctionRef } from "../wire/functions.ts";
 
 export class FunctionTable {
   /** Fast path: the same FunctionRef object again (Pool caches one per function). */

@@ -185,7 +185,8 @@ function computeRef(fn: Function, modules: readonly string[]): FunctionRef {
 
 const loaded = new Map<string, Promise<Function>>();
 
-function refKey(ref: FunctionRef): string {
+/** A key that is equal for references to the same function content (module and export, global path, or name and source). */
+export function refKey(ref: FunctionRef): string {
   switch (ref.kind) {
     case "export":
       return `e:${ref.module}#${ref.name}`;
