@@ -14,7 +14,15 @@
 //    blocks created in one worker thread can be attached by name in another
 //    (Python's SharedMemory(name=...)) in the thread context.
 //
-// 3. copy(): memcpy between any two byte ranges of ArrayBuffers, SharedArrayBuffers
+// 3. allocate(): SharedArrayBuffers whose memory comes straight from mmap and goes
+//    back to the OS when freed (queue and pipe rings, spill segments, big frames).
+//    glibc's malloc keeps freed 1 MiB blocks resident once its dynamic mmap
+//    threshold has grown, so thousands of created-and-dropped queues held ~1.5 GB
+//    of RSS. An allocation can also OWN stash tickets (stash(buffer, owner)): the
+//    tickets of the items still unread in a ring are dropped with the ring, as
+//    Python's queue items die with the queue.
+//
+// 4. copy(): memcpy between any two byte ranges of ArrayBuffers, SharedArrayBuffers
 //    or views over them. V8 copies into and out of a SharedArrayBuffer with relaxed
 //    atomic stores (TypedArray.prototype.set), several times slower than memcpy for
 //    big payloads; queue frames of tens of KiB cross that boundary twice.
@@ -23,12 +31,16 @@
 #include <node.h>
 #include <v8.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace {
@@ -42,32 +54,130 @@ using v8::Object;
 using v8::SharedArrayBuffer;
 using v8::Value;
 
+// An mmap'ed region made by allocate(), and the stash tickets it owns. Lives until
+// its backing store's deleter (FreeAllocation) runs.
+struct Allocation {
+  void* base;
+  size_t mapped;
+  std::unordered_set<uint64_t> tickets;
+  Allocation* next_pending = nullptr;  // FreeAllocation's work list on one thread
+};
+
+// A stashed buffer. A ticket whose buffer IS its owner holds it weakly: a strong
+// reference would keep the owner alive forever (a queue put on itself).
+struct StashEntry {
+  std::shared_ptr<v8::BackingStore> store;
+  std::weak_ptr<v8::BackingStore> weak;
+  Allocation* owner;
+};
+
+// Guards stash_table, allocations, next_ticket, pool_stores and every
+// Allocation's ticket set. Never release a BackingStore while holding it: that
+// can run FreeAllocation, which takes it again. Move stores out, unlock, release.
 std::mutex stash_mutex;
 // Heap-allocated and never destroyed: a static table's destructor would free
 // backing stores after V8 is torn down at process exit and crash (SIGSEGV)
 // whenever a stashed buffer was never taken (an unread queue item).
-std::unordered_map<uint64_t, std::shared_ptr<v8::BackingStore>>& stash_table =
-    *new std::unordered_map<uint64_t, std::shared_ptr<v8::BackingStore>>();
+std::unordered_map<uint64_t, StashEntry>& stash_table = *new std::unordered_map<uint64_t, StashEntry>();
+// Live allocations by base address (stash's owner lookup).
+std::unordered_map<const void*, Allocation*>& allocations = *new std::unordered_map<const void*, Allocation*>();
 uint64_t next_ticket = 1;
+
+// Removes `ticket` from the table (and from its owner's record) and returns its
+// store, or null if unknown (or a weak self-ticket whose owner is gone). Caller
+// holds stash_mutex and releases the result after unlocking.
+std::shared_ptr<v8::BackingStore> EraseTicketLocked(uint64_t ticket, bool* found_ticket) {
+  auto found = stash_table.find(ticket);
+  *found_ticket = found != stash_table.end();
+  if (!*found_ticket) return nullptr;
+  std::shared_ptr<v8::BackingStore> store =
+      found->second.store ? std::move(found->second.store) : found->second.weak.lock();
+  if (found->second.owner) found->second.owner->tickets.erase(ticket);
+  stash_table.erase(found);
+  return store;
+}
+
+// Work list of FreeAllocation on this thread: releasing an owner's tickets can free
+// other owners (a queue inside a queue), whose deleters run nested; they are queued
+// here and freed by the outermost call, so a long chain does not grow the stack.
+thread_local Allocation* pending_head = nullptr;
+thread_local bool freeing = false;
+
+// The deleter of allocate()'s backing stores. Runs on whatever thread frees the
+// store last (a GC, V8's background sweeper, an isolate's teardown): it touches only
+// this file's tables, never V8.
+void FreeAllocation(void* /*data*/, size_t /*length*/, void* deleter_data) {
+  auto* allocation = static_cast<Allocation*>(deleter_data);
+  allocation->next_pending = pending_head;
+  pending_head = allocation;
+  if (freeing) return;
+  freeing = true;
+  while (pending_head != nullptr) {
+    Allocation* current = pending_head;
+    pending_head = current->next_pending;
+    std::vector<std::shared_ptr<v8::BackingStore>> released;
+    {
+      std::lock_guard<std::mutex> guard(stash_mutex);
+      released.reserve(current->tickets.size());
+      for (uint64_t ticket : current->tickets) {
+        auto found = stash_table.find(ticket);
+        if (found == stash_table.end()) continue;
+        if (found->second.store) released.push_back(std::move(found->second.store));
+        stash_table.erase(found);
+      }
+      current->tickets.clear();
+      allocations.erase(current->base);
+    }
+    munmap(current->base, current->mapped);
+    delete current;
+    released.clear();  // may queue more allocations (handled by this loop)
+  }
+  freeing = false;
+}
 
 void Throw(Isolate* isolate, const char* message) {
   isolate->ThrowException(v8::Exception::TypeError(
       v8::String::NewFromUtf8(isolate, message).ToLocalChecked()));
 }
 
-// stash(sab: SharedArrayBuffer): number — keeps the memory alive until taken.
+// stash(sab: SharedArrayBuffer, owner?: SharedArrayBuffer): number — keeps the
+// memory alive until taken. With `owner` (a buffer from allocate()), the ticket
+// is also dropped when the owner's memory is freed.
 void Stash(const FunctionCallbackInfo<Value>& args) {
   Isolate* isolate = args.GetIsolate();
   if (args.Length() < 1 || !args[0]->IsSharedArrayBuffer()) {
     return Throw(isolate, "stash expects a SharedArrayBuffer");
   }
-  auto store = args[0].As<SharedArrayBuffer>()->GetBackingStore();
-  uint64_t ticket;
-  {
-    std::lock_guard<std::mutex> guard(stash_mutex);
-    ticket = next_ticket++;
-    stash_table.emplace(ticket, std::move(store));
+  bool owned = args.Length() >= 2 && !args[1]->IsUndefined();
+  if (owned && !args[1]->IsSharedArrayBuffer()) {
+    return Throw(isolate, "stash expects its owner to be a SharedArrayBuffer from allocate()");
   }
+  // Declared before the lock, so they are released after it (see stash_mutex).
+  auto store = args[0].As<SharedArrayBuffer>()->GetBackingStore();
+  std::shared_ptr<v8::BackingStore> owner_store;
+  if (owned) owner_store = args[1].As<SharedArrayBuffer>()->GetBackingStore();
+  uint64_t ticket = 0;
+  {
+    // No V8 call under the lock: one can run a GC that frees an allocation, whose deleter takes the lock.
+    std::lock_guard<std::mutex> guard(stash_mutex);
+    Allocation* owner = nullptr;
+    if (owned) {
+      auto found = allocations.find(owner_store->Data());
+      if (found != allocations.end()) owner = found->second;
+    }
+    if (!owned || owner != nullptr) {
+      StashEntry entry{nullptr, {}, owner};
+      if (owned && store.get() == owner_store.get()) {
+        entry.weak = store;
+      } else {
+        entry.store = store;
+      }
+      ticket = next_ticket++;
+      stash_table.emplace(ticket, std::move(entry));
+      if (owner != nullptr) owner->tickets.insert(ticket);
+    }
+  }
+  if (ticket == 0) return Throw(isolate, "stash expects its owner to be a SharedArrayBuffer from allocate()");
   args.GetReturnValue().Set(static_cast<double>(ticket));
 }
 
@@ -81,13 +191,10 @@ void Take(const FunctionCallbackInfo<Value>& args) {
   std::shared_ptr<v8::BackingStore> store;
   {
     std::lock_guard<std::mutex> guard(stash_mutex);
-    auto found = stash_table.find(ticket);
-    if (found == stash_table.end()) {
-      return Throw(isolate, "unknown or already taken shared-memory ticket");
-    }
-    store = std::move(found->second);
-    stash_table.erase(found);
+    bool found;
+    store = EraseTicketLocked(ticket, &found);
   }
+  if (!store) return Throw(isolate, "unknown or already taken shared-memory ticket");
   args.GetReturnValue().Set(SharedArrayBuffer::New(isolate, store));
 }
 
@@ -102,11 +209,9 @@ void Peek(const FunctionCallbackInfo<Value>& args) {
   {
     std::lock_guard<std::mutex> guard(stash_mutex);
     auto found = stash_table.find(ticket);
-    if (found == stash_table.end()) {
-      return Throw(isolate, "unknown shared-memory ticket");
-    }
-    store = found->second;
+    if (found != stash_table.end()) store = found->second.store ? found->second.store : found->second.weak.lock();
   }
+  if (!store) return Throw(isolate, "unknown shared-memory ticket");
   args.GetReturnValue().Set(SharedArrayBuffer::New(isolate, store));
 }
 
@@ -124,15 +229,14 @@ void Recycle(const FunctionCallbackInfo<Value>& args) {
     return Throw(isolate, "recycle expects a ticket number");
   }
   uint64_t ticket = static_cast<uint64_t>(args[0].As<v8::Number>()->Value());
-  std::shared_ptr<v8::BackingStore> store;
-  std::lock_guard<std::mutex> guard(stash_mutex);
-  auto found = stash_table.find(ticket);
-  if (found == stash_table.end()) {
-    return Throw(isolate, "unknown or already taken shared-memory ticket");
+  std::shared_ptr<v8::BackingStore> store;  // released after the lock (see stash_mutex)
+  bool found;
+  {
+    std::lock_guard<std::mutex> guard(stash_mutex);
+    store = EraseTicketLocked(ticket, &found);
+    if (store && pool_stores.size() < kPoolStores) pool_stores.push_back(std::move(store));
   }
-  store = std::move(found->second);
-  stash_table.erase(found);
-  if (pool_stores.size() < kPoolStores) pool_stores.push_back(std::move(store));
+  if (!found) Throw(isolate, "unknown or already taken shared-memory ticket");
 }
 
 // reuse(bytes): SharedArrayBuffer | undefined — a recycled buffer of exactly
@@ -159,6 +263,46 @@ void Reuse(const FunctionCallbackInfo<Value>& args) {
 void Stashed(const FunctionCallbackInfo<Value>& args) {
   std::lock_guard<std::mutex> guard(stash_mutex);
   args.GetReturnValue().Set(static_cast<double>(stash_table.size()));
+}
+
+// allocate(byteLength): SharedArrayBuffer — zero-filled memory from mmap, returned
+// to the OS (munmap) when no thread uses it any more; it can own stash tickets.
+void Allocate(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  double requested = args.Length() >= 1 && args[0]->IsNumber() ? args[0].As<v8::Number>()->Value() : -1;
+  if (!(requested >= 0 && requested <= 9007199254740991.0) ||
+      requested != static_cast<double>(static_cast<uint64_t>(requested))) {
+    isolate->ThrowException(v8::Exception::RangeError(
+        v8::String::NewFromUtf8(isolate, "allocate: expected `byteLength` to be an integer >= 0").ToLocalChecked()));
+    return;
+  }
+  size_t length = static_cast<size_t>(requested);
+  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  // mmap cannot map 0 bytes, and a distinct base address keys the allocation.
+  size_t mapped = ((length == 0 ? 1 : length) + page - 1) / page * page;
+  void* base = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED) {
+    isolate->ThrowException(v8::Exception::RangeError(
+        v8::String::NewFromUtf8(isolate, "allocate: out of memory (mmap failed)").ToLocalChecked()));
+    return;
+  }
+  auto* allocation = new Allocation{base, mapped, {}};
+  {
+    std::lock_guard<std::mutex> guard(stash_mutex);
+    allocations.emplace(base, allocation);
+  }
+  std::shared_ptr<v8::BackingStore> store =
+      SharedArrayBuffer::NewBackingStore(base, length, FreeAllocation, allocation);
+  args.GetReturnValue().Set(SharedArrayBuffer::New(isolate, std::move(store)));
+}
+
+// allocations(): number — live allocate() buffers, not counting those kept for
+// reuse() (for leak checks in tests).
+void Allocations(const FunctionCallbackInfo<Value>& args) {
+  std::lock_guard<std::mutex> guard(stash_mutex);
+  size_t pooled = 0;
+  for (const auto& store : pool_stores) pooled += allocations.count(store->Data());
+  args.GetReturnValue().Set(static_cast<double>(allocations.size() - pooled));
 }
 
 std::mutex names_mutex;
@@ -203,8 +347,18 @@ void Unpublish(const FunctionCallbackInfo<Value>& args) {
   Isolate* isolate = args.GetIsolate();
   if (args.Length() < 1 || !args[0]->IsString()) return Throw(isolate, "unpublish expects a name");
   std::string name = ArgString(isolate, args[0]);
-  std::lock_guard<std::mutex> guard(names_mutex);
-  args.GetReturnValue().Set(names_table.erase(name) > 0);
+  std::shared_ptr<v8::BackingStore> store;  // released after the lock: its deleter may run
+  bool erased;
+  {
+    std::lock_guard<std::mutex> guard(names_mutex);
+    auto found = names_table.find(name);
+    erased = found != names_table.end();
+    if (erased) {
+      store = std::move(found->second);
+      names_table.erase(found);
+    }
+  }
+  args.GetReturnValue().Set(erased);
 }
 
 // The bytes of an ArrayBuffer, SharedArrayBuffer or ArrayBufferView: false if `value` is none of them.
@@ -283,6 +437,8 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   NODE_SET_METHOD(exports, "stashed", Stashed);
   NODE_SET_METHOD(exports, "recycle", Recycle);
   NODE_SET_METHOD(exports, "reuse", Reuse);
+  NODE_SET_METHOD(exports, "allocate", Allocate);
+  NODE_SET_METHOD(exports, "allocations", Allocations);
   NODE_SET_METHOD(exports, "publish", Publish);
   NODE_SET_METHOD(exports, "lookup", Lookup);
   NODE_SET_METHOD(exports, "unpublish", Unpublish);

@@ -220,7 +220,7 @@ export class Queue<T = unknown> {
   /** Checks the handle, encodes `obj` (a clone error is thrown here) and counts the task. */
   #startPut(obj: T): Outgoing {
     this.#checkOpen();
-    const message = encodeOutgoing(obj, WHAT);
+    const message = encodeOutgoing(obj, WHAT, this.#ring.owner);
     this.beforePut();
     return message;
   }
@@ -362,7 +362,7 @@ export class SimpleQueue<T = unknown> {
   /** Puts `obj` (never waits: the queue is unbounded). Rejects with a TypeError if `obj` cannot be cloned. */
   async put(obj: T): Promise<void> {
     this.#checkOpen();
-    const message = encodeOutgoing(obj, WHAT);
+    const message = encodeOutgoing(obj, WHAT, this.#ring.owner);
     this.#ring.tryWrite(message.kind, message.bytes, message.length, 0);
   }
 

@@ -10,6 +10,8 @@
  * it through the native addon).
  */
 
+import { native } from "../util/native.ts";
+
 export type RegionHandle = { kind: "sab"; buffer: SharedArrayBuffer };
 
 export class SharedRegion {
@@ -25,6 +27,18 @@ export class SharedRegion {
       throw new RangeError(`Expected a region size that is an integer >= 0, got ${String(byteLength)}`);
     }
     return new SharedRegion(new SharedArrayBuffer(byteLength));
+  }
+
+  /**
+   * Like `create`, for big or short-lived regions (queue and pipe rings): the memory
+   * comes from mmap and goes back to the OS when the last worker drops it, and the
+   * region can own native stash tickets (see util/native.ts).
+   */
+  static allocate(byteLength: number): SharedRegion {
+    if (!Number.isInteger(byteLength) || byteLength < 0) {
+      throw new RangeError(`Expected a region size that is an integer >= 0, got ${String(byteLength)}`);
+    }
+    return new SharedRegion(native().allocate(byteLength));
   }
 
   /** Opens the region another worker described with `handle()`. */

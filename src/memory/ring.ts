@@ -2,6 +2,12 @@
  * MessageRing: a multi-producer, multi-consumer message channel in shared memory,
  * the transport under Queue, JoinableQueue, SimpleQueue and Pipe.
  *
+ * The ring's memory comes from the native `allocate` (mmap: returned to the OS when
+ * the last worker drops the ring) and OWNS the stash tickets written into it: big
+ * frames' buffers, spill segments, and the shared buffers inside messages encoded
+ * for it (see `owner`). When a ring is dropped with frames unread, the native side
+ * drops those tickets with it, as Python's queue items die with the queue.
+ *
  * Messages are byte frames in a ring. Producers serialize on a producer mutex and
  * consumers on a consumer mutex (a two-lock queue), so a producer and a consumer
  * never contend. A message never needs ring space it cannot get:
@@ -122,14 +128,14 @@ export class MessageRing {
     this.#bytes = Buffer.from(region.buffer, HEADER_BYTES, capacity);
     this.#view = new DataView(region.buffer, HEADER_BYTES, capacity);
     this.#maxInline = capacity >> 2;
-    this.#spill = new SpillChain(new Float64Array(region.buffer, SPILL_TICKETS, 2));
+    this.#spill = new SpillChain(new Float64Array(region.buffer, SPILL_TICKETS, 2), region.buffer);
   }
 
   /** A ring with `capacity` data bytes (rounded up to a power of two, at least 4 KiB). */
   static create(capacity = 1 << 20): MessageRing {
     let size = 4096;
     while (size < capacity) size *= 2;
-    return new MessageRing(SharedRegion.create(HEADER_BYTES + size), size);
+    return new MessageRing(SharedRegion.allocate(HEADER_BYTES + size), size);
   }
 
   static open(state: RingState): MessageRing {
@@ -138,6 +144,15 @@ export class MessageRing {
 
   get state(): RingState {
     return { region: this.#region.handle(), capacity: this.#capacity };
+  }
+
+  /**
+   * The buffer that owns stash tickets written into this ring: pass it to
+   * `native().stash(buffer, owner)` (or `encodeMessage(value, owner)`) for the
+   * shared buffers of a message about to be written here.
+   */
+  get owner(): SharedArrayBuffer {
+    return this.#region.buffer;
   }
 
   get capacity(): number {
@@ -234,9 +249,9 @@ export class MessageRing {
 
   /** Moves a big payload to its own stashed buffer and publishes its ticket. */
   #writeIndirect(kind: number, payload: Uint8Array, length: number): void {
-    const buffer = new SharedArrayBuffer(length);
+    const buffer = native().allocate(length);
     copyToShared(new Uint8Array(buffer), 0, payload, length);
-    const ticket = native().stash(buffer);
+    const ticket = native().stash(buffer, this.#region.buffer);
     const frame = Buffer.allocUnsafe(INDIRECT_BYTES);
     frame.writeDoubleLE(ticket, 0);
     frame.writeUInt32LE(length, 8);
@@ -304,7 +319,14 @@ export class MessageRing {
       unlock(ctl, C_LOCK);
     }
     if (Atomics.load(ctl, WRITERS_WAITING) !== 0) this.#signal(SPACE_SEQ, 1);
-    return this.#detached !== undefined ? decodeDetached(this.#takeDetached(), decode) : (result as R);
+    if (this.#detached === undefined) return result as R;
+    try {
+      return decodeDetached(this.#takeDetached(), decode);
+    } finally {
+      // Keeps the ring reachable until the decode has taken the message's tickets, which
+      // the ring owns: were it collected meanwhile, its tickets would be dropped.
+      Atomics.load(ctl, ITEMS);
+    }
   }
 
   /** Takes a frame's payload: decodes it in place, or copies a big one out (see COPY_OUT_BYTES) to decode after unlocking. */

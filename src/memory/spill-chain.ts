@@ -4,8 +4,10 @@
  * how FIFO order is kept). This file owns the segments: linking a new tail,
  * opening segments another thread linked, and releasing drained ones.
  *
- * A segment is a SharedArrayBuffer kept alive by the native stash and named by its
- * ticket, so any thread can open it (SEGMENT_BYTES, or one frame's size if bigger):
+ * A segment is a SharedArrayBuffer (native `allocate`: its memory goes back to the
+ * OS when freed) kept alive by the native stash and named by its ticket, so any
+ * thread can open it (SEGMENT_BYTES, or one frame's size if bigger). The ring's
+ * buffer owns the tickets: the segments of a ring dropped unread are freed with it.
  *
  *   byte  0  f64  next         ticket of the next segment (0: none yet)
  *   byte  8  u32  writeOffset  end of the frames written so far
@@ -84,13 +86,18 @@ function openSegment(ticket: number): Segment {
 
 export class SpillChain {
   readonly #tickets: Float64Array;
+  readonly #owner: SharedArrayBuffer;
   /** The tail (producer side) and head (consumer side) as this thread last opened them. */
   #tail: Segment | undefined;
   #head: Segment | undefined;
 
-  /** `tickets`: the two f64 words of the ring's header that hold the head and tail tickets. */
-  constructor(tickets: Float64Array) {
+  /**
+   * `tickets`: the two f64 words of the ring's header that hold the head and tail tickets;
+   * `owner`: the ring's buffer (from native `allocate`), which owns the segments' tickets.
+   */
+  constructor(tickets: Float64Array, owner: SharedArrayBuffer) {
     this.#tickets = tickets;
+    this.#owner = owner;
   }
 
   /** The tail segment, with a new one linked in when it lacks `frame` bytes; caller holds pLock and cLock. */
@@ -103,8 +110,8 @@ export class SpillChain {
     if (tailTicket !== 0 && segment && segment.writeOffset + frame <= segment.bytes.length) return segment;
     const bytes = Math.max(SEGMENT_BYTES, SEGMENT_HEADER + frame);
     // A recycled segment's memory is warm (a fresh one page-faults on every 4 KiB first written).
-    const buffer = (bytes === SEGMENT_BYTES && native().reuse(bytes)) || new SharedArrayBuffer(bytes);
-    const ticket = native().stash(buffer);
+    const buffer = (bytes === SEGMENT_BYTES && native().reuse(bytes)) || native().allocate(bytes);
+    const ticket = native().stash(buffer, this.#owner);
     const fresh = new Segment(ticket, buffer);
     fresh.next = 0;
     fresh.writeOffset = SEGMENT_HEADER;

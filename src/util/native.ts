@@ -6,8 +6,12 @@
 import { createRequire } from "node:module";
 
 export interface NativeAddon {
-  /** Keeps a SharedArrayBuffer's memory alive under a ticket any thread of this process can take. */
-  stash(buffer: SharedArrayBuffer): number;
+  /**
+   * Keeps a SharedArrayBuffer's memory alive under a ticket any thread of this process can take.
+   * With `owner` (a buffer from `allocate`, e.g. the ring the ticket is written into), the ticket
+   * is also dropped when the owner's memory is freed: unread items die with their queue.
+   */
+  stash(buffer: SharedArrayBuffer, owner?: SharedArrayBuffer): number;
   /** Returns the stashed buffer and forgets the ticket. */
   take(ticket: number): SharedArrayBuffer;
   /** Returns the stashed buffer and keeps the ticket. */
@@ -18,6 +22,14 @@ export interface NativeAddon {
   reuse(bytes: number): SharedArrayBuffer | undefined;
   /** How many tickets are waiting to be taken. */
   stashed(): number;
+  /**
+   * A zero-filled SharedArrayBuffer whose memory comes from mmap and goes back to the OS
+   * when no thread uses it any more (malloc would keep big freed blocks resident), and
+   * which can own stash tickets (see `stash`).
+   */
+  allocate(byteLength: number): SharedArrayBuffer;
+  /** How many `allocate` buffers are alive, not counting the few kept for `reuse` (leak checks in tests). */
+  allocations(): number;
   /** Names a SharedArrayBuffer process-wide (thread-context SharedMemory); false if the name is taken. */
   publish(name: string, buffer: SharedArrayBuffer): boolean;
   /** The buffer published under `name`, if any. */

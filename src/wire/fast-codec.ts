@@ -318,5 +318,11 @@ export function fastDecode(bytes: Buffer, dataView: DataView, offset: number): u
   inBytes = bytes;
   inView = dataView;
   at = offset;
-  return readValue();
+  try {
+    return readValue();
+  } finally {
+    // Let go of the frame's memory: holding the last ring read would keep a dropped ring (and the tickets it owns) alive.
+    inBytes = scratch;
+    inView = view;
+  }
 }

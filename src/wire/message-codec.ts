@@ -26,8 +26,11 @@ export interface Outgoing {
 
 const reused: Outgoing = { kind: KIND_FAST, bytes: fastScratch(), length: 0, tickets: undefined };
 
-/** Encodes `value`; throws a TypeError naming the part that cannot be cloned (`what`: "an item to the queue"). */
-export function encodeOutgoing(value: unknown, what: string): Outgoing {
+/**
+ * Encodes `value`; throws a TypeError naming the part that cannot be cloned (`what`: "an item to the queue").
+ * `owner`: the ring it will be written to (MessageRing.owner), which then owns its shared buffers' tickets.
+ */
+export function encodeOutgoing(value: unknown, what: string, owner?: SharedArrayBuffer): Outgoing {
   const length = fastEncode(value);
   if (length >= 0) {
     reused.kind = KIND_FAST;
@@ -38,7 +41,7 @@ export function encodeOutgoing(value: unknown, what: string): Outgoing {
   }
   let encoded;
   try {
-    encoded = encodeMessage(value);
+    encoded = encodeMessage(value, owner);
   } catch (error) {
     throw uncloneableError(value, "obj", what, error);
   }

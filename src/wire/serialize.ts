@@ -210,20 +210,24 @@ export interface EncodedMessage {
   wired: boolean;
 }
 
-/** Serializes `value` once, for queues and pipes. Throws V8's DataCloneError; see uncloneableError. */
-export function encodeMessage(value: unknown): EncodedMessage {
+/**
+ * Serializes `value` once, for queues and pipes. Throws V8's DataCloneError; see uncloneableError.
+ * `owner`: the ring the message goes to (MessageRing.owner); its buffers' tickets are then
+ * dropped with the ring if the message is never read.
+ */
+export function encodeMessage(value: unknown, owner?: SharedArrayBuffer): EncodedMessage {
   const tickets: number[] = [];
   const ticketOf = new Map<SharedArrayBuffer, number>();
   try {
     const { value: encoded, wired } = encodeForWire(value, (buffer) => {
       let ticket = ticketOf.get(buffer);
       if (ticket === undefined) {
-        ticket = native().stash(buffer);
+        ticket = native().stash(buffer, owner);
         ticketOf.set(buffer, ticket);
         tickets.push(ticket);
       } else {
         // The same buffer twice in one message: each placeholder takes its own ticket.
-        ticket = native().stash(buffer);
+        ticket = native().stash(buffer, owner);
         tickets.push(ticket);
       }
       return { type: STASHED_BUFFER, state: ticket };

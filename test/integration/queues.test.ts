@@ -3,6 +3,8 @@ import { test } from "node:test";
 import * as mp from "multiproc";
 import { forEachContext } from "../helpers/contexts.ts";
 import * as w from "../fixtures/queue-workers.ts";
+import { settle } from "../helpers/gc.ts";
+import { native } from "../../src/util/native.ts";
 
 const T = { timeout: 60_000 };
 
@@ -155,6 +157,37 @@ test("a 10 MiB message goes through a queue in both directions", T, async () => 
   assert.deepEqual(back.big, big);
   assert.equal(await out.get(), text);
   await joinAll([p]);
+});
+
+test("a queue's mmap'ed ring carries library objects, spilled and big frames from a worker, and is freed with what it owns", T, async () => {
+  const counts = () => ({ stashed: native().stashed(), allocations: native().allocations() });
+  await settle(() => false, 100);
+  const before = counts();
+  const COUNT = 300;
+  const run = async () => {
+    const read = new mp.Queue<{ i: number; value: mp.SynchronizedValue<"i">; pad: string; big?: Uint8Array }>();
+    const unread = new mp.Queue<unknown>();
+    assert.equal(native().allocations(), before.allocations + 2, "each ring is a native allocation");
+    const p = new mp.Process({ target: w.putShared, args: [read, COUNT] });
+    const q = new mp.Process({ target: w.putShared, args: [unread, COUNT] });
+    await startAll([p, q]);
+    await joinAll([p, q]);
+    // The workers are gone; what they put is in rings (and spill segments) made by this thread.
+    assert.ok(native().stashed() >= before.stashed + 2 * COUNT);
+    for (let i = 0; i < COUNT; i++) {
+      const item = await read.get();
+      assert.equal(item.i, i);
+      assert.equal(item.value.value, i);
+      assert.equal(item.pad.length, 10_000);
+      if (i % 50 === 0) assert.deepEqual(item.big, new Uint8Array(400_000).fill(i & 0xff));
+    }
+    assert.equal(unread.qsize(), COUNT);
+  };
+  await run();
+  assert.ok(
+    await settle(() => native().stashed() <= before.stashed && native().allocations() <= before.allocations),
+    JSON.stringify({ before, after: counts() }),
+  );
 });
 
 forEachContext((context) => {

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { CLOSED, KIND_USER, MessageRing, NOTHING, type FrameDecoder } from "../../src/memory/ring.ts";
 import { fastDecode, fastEncode, fastScratch } from "../../src/wire/fast-codec.ts";
+import * as mp from "multiproc";
 import { native } from "../../src/util/native.ts";
+import { settle } from "../helpers/gc.ts";
 
 const T = { timeout: 20_000 };
 
@@ -126,4 +128,80 @@ test("the fast codec round-trips plain data and refuses what V8 must handle", T,
   const cyclic: Record<string, unknown> = {};
   cyclic.self = cyclic;
   assert.equal(fastEncode(cyclic), -1);
+});
+
+/** Stash tickets and native allocations now, to compare with after a GC. */
+function nativeCounts(): { stashed: number; allocations: number } {
+  return { stashed: native().stashed(), allocations: native().allocations() };
+}
+
+/** Collects until both counts are back to (or below: earlier tests' rings may go meanwhile) `before`. */
+function backTo(before: { stashed: number; allocations: number }): Promise<boolean> {
+  return settle(() => native().stashed() <= before.stashed && native().allocations() <= before.allocations);
+}
+
+test("a dropped ring frees its memory and every ticket it owns (big frames, spill segments, buffers in messages)", T, async () => {
+  const before = nativeCounts();
+  const fill = () => {
+    const ring = MessageRing.create(4096);
+    for (let i = 0; i < 200; i++) ring.tryWrite(KIND_USER, frame(i, i % 20 === 0 ? 10_000 : 500), i % 20 === 0 ? 10_000 : 500);
+    // As encodeMessage(value, ring.owner) does for the shared buffers inside a message, the ring's own buffer included.
+    native().stash(new SharedArrayBuffer(64), ring.owner);
+    native().stash(ring.owner, ring.owner);
+    const after = nativeCounts();
+    assert.ok(after.allocations >= before.allocations + 3, "the ring, its spill segments and big frames are native allocations");
+    assert.ok(after.stashed >= before.stashed + 12, "spill segments, big frames and message buffers are stashed");
+  };
+  fill();
+  assert.ok(await backTo(before), JSON.stringify({ before, after: nativeCounts() }));
+});
+
+test("a taken buffer outlives the ring that owned its ticket; take removes the ticket from the owner", T, async () => {
+  const before = nativeCounts();
+  const shared = (() => {
+    const owner = native().allocate(4096);
+    assert.deepEqual(new Uint8Array(owner).subarray(0, 8), new Uint8Array(8), "allocate zero-fills");
+    const ticket = native().stash(new SharedArrayBuffer(16), owner);
+    const buffer = native().take(ticket);
+    assert.throws(() => native().take(ticket), /unknown or already taken/);
+    new Uint8Array(buffer)[0] = 42;
+    return buffer;
+  })();
+  assert.ok(await backTo(before), JSON.stringify({ before, after: nativeCounts() }));
+  assert.equal(new Uint8Array(shared)[0], 42);
+});
+
+test("stash refuses an owner that allocate did not make", T, () => {
+  assert.throws(() => native().stash(new SharedArrayBuffer(8), new SharedArrayBuffer(8)), { name: "TypeError", message: /owner .*allocate\(\)/ });
+  assert.throws(() => native().allocate(-1), RangeError);
+});
+
+test("queues dropped with unread items (library objects, big and spilled frames, themselves) free it all after GC", T, async () => {
+  const before = nativeCounts();
+  const fill = () => {
+    for (let i = 0; i < 1000; i++) {
+      const q = new mp.Queue<unknown>();
+      q.putNowait({ lock: new mp.Lock() });
+    }
+    const spilled = new mp.Queue<unknown>();
+    for (let i = 0; i < 150; i++) spilled.putNowait({ value: mp.Value("i", i), pad: "s".repeat(10_000) });
+    spilled.putNowait(new Uint8Array(2_000_000));
+    spilled.putNowait(spilled);
+    const simple = new mp.SimpleQueue<unknown>();
+    void simple.put({ simple, lock: new mp.Lock() });
+    assert.ok(native().stashed() > before.stashed);
+  };
+  fill();
+  assert.ok(await backTo(before), JSON.stringify({ before, after: nativeCounts() }));
+});
+
+test("a dropped pipe with unread messages frees its memory and tickets after GC", T, async () => {
+  const before = nativeCounts();
+  const fill = () => {
+    const [a, b] = mp.Pipe<unknown>();
+    for (let i = 0; i < 150; i++) a.send({ lock: new mp.Lock(), pad: "p".repeat(10_000) });
+    b.send(new Uint8Array(1_000_000));
+  };
+  fill();
+  assert.ok(await backTo(before), JSON.stringify({ before, after: nativeCounts() }));
 });
