@@ -27,18 +27,39 @@
 //    atomic stores (TypedArray.prototype.set), several times slower than memcpy for
 //    big payloads; queue frames of tens of KiB cross that boundary twice.
 //
+// 4. OS shared memory and futexes for the "process" context: shmCreate/shmOpen
+//    map a POSIX shared-memory object (shm_open + mmap MAP_SHARED) as a real
+//    SharedArrayBuffer; futexWait/futexWake/futexWaitAsync are Atomics.wait/
+//    notify/waitAsync over the kernel futex, which (unlike V8's in-process
+//    emulation) wakes waiters in other OS processes.
+//
 // The addon is context-aware (NODE_MODULE_INIT) so each worker thread can load it.
 #include <node.h>
+#include <uv.h>
 #include <v8.h>
 
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cmath>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -428,6 +449,446 @@ void Copy(const FunctionCallbackInfo<Value>& args) {
   args.GetReturnValue().Set(static_cast<double>(length));
 }
 
+
+// ---------------------------------------------------------------------------
+// 4a. OS shared memory: a POSIX shared-memory object mapped as a SharedArrayBuffer.
+//
+// V8 takes the mapping as an external backing store; its deleter munmaps when the
+// last SharedArrayBuffer over it (in any thread, including stashed ones) is gone.
+// The name is independent of the mapping: shmUnlink removes the name, the memory
+// lives until every process unmaps it.
+
+void UnmapStore(void* data, size_t length, void* /* deleter_data */) {
+  if (data != nullptr && length > 0) munmap(data, length);
+}
+
+void ThrowErrno(Isolate* isolate, int error, const char* syscall, const std::string& path) {
+  isolate->ThrowException(node::ErrnoException(isolate, error, syscall, nullptr, path.c_str()));
+}
+
+// Maps `size` bytes of `fd` and wraps them in a SharedArrayBuffer; closes fd.
+void MapAsSharedArrayBuffer(const FunctionCallbackInfo<Value>& args, int fd, size_t size, const std::string& name) {
+  Isolate* isolate = args.GetIsolate();
+  void* data = nullptr;
+  if (size > 0) {
+    data = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (data == MAP_FAILED) {
+      int error = errno;
+      close(fd);
+      return ThrowErrno(isolate, error, "mmap", name);
+    }
+  }
+  close(fd);  // the mapping keeps the object alive
+  std::shared_ptr<v8::BackingStore> store =
+      SharedArrayBuffer::NewBackingStore(data, size, UnmapStore, nullptr);
+  args.GetReturnValue().Set(SharedArrayBuffer::New(isolate, std::move(store)));
+}
+
+// shmCreate(name, size): SharedArrayBuffer — a new, zero-filled object; throws EEXIST if the name is taken.
+void ShmCreate(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  if (args.Length() < 2 || !args[0]->IsString() || !args[1]->IsNumber()) {
+    return Throw(isolate, "shmCreate expects (name: string, size: number)");
+  }
+  std::string name = ArgString(isolate, args[0]);
+  size_t size;
+  if (!IndexArg(isolate, args[1], "size", &size)) return;
+  int fd = shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return ThrowErrno(isolate, errno, "shm_open", name);
+  if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    int error = errno;
+    close(fd);
+    shm_unlink(name.c_str());
+    return ThrowErrno(isolate, error, "ftruncate", name);
+  }
+  MapAsSharedArrayBuffer(args, fd, size, name);
+}
+
+// shmOpen(name): SharedArrayBuffer — an existing object, its size from fstat; throws ENOENT if unknown.
+void ShmOpen(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  if (args.Length() < 1 || !args[0]->IsString()) return Throw(isolate, "shmOpen expects (name: string)");
+  std::string name = ArgString(isolate, args[0]);
+  int fd = shm_open(name.c_str(), O_RDWR | O_CLOEXEC, 0);
+  if (fd < 0) return ThrowErrno(isolate, errno, "shm_open", name);
+  struct stat info;
+  if (fstat(fd, &info) != 0) {
+    int error = errno;
+    close(fd);
+    return ThrowErrno(isolate, error, "fstat", name);
+  }
+  MapAsSharedArrayBuffer(args, fd, static_cast<size_t>(info.st_size), name);
+}
+
+// shmUnlink(name): boolean — false if there was no such name.
+void ShmUnlink(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  if (args.Length() < 1 || !args[0]->IsString()) return Throw(isolate, "shmUnlink expects (name: string)");
+  std::string name = ArgString(isolate, args[0]);
+  if (shm_unlink(name.c_str()) == 0) return args.GetReturnValue().Set(true);
+  if (errno == ENOENT) return args.GetReturnValue().Set(false);
+  ThrowErrno(isolate, errno, "shm_unlink", name);
+}
+
+// ---------------------------------------------------------------------------
+// 4b. Futex wait/wake. FUTEX_WAIT (not _PRIVATE): the kernel keys a shared
+// mapping's futex by (inode, offset), so a wake in one process reaches a waiter in
+// another. On a process-private SharedArrayBuffer it still works between threads.
+
+enum class WaitOutcome { kOk, kNotEqual, kTimedOut, kCancelled, kError };
+
+const char* OutcomeName(WaitOutcome outcome) {
+  switch (outcome) {
+    case WaitOutcome::kOk: return "ok";
+    case WaitOutcome::kNotEqual: return "not-equal";
+    case WaitOutcome::kTimedOut: return "timed-out";
+    default: return "error";
+  }
+}
+
+int64_t MonotonicNs() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1000000000LL + now.tv_nsec;
+}
+
+// Deadline in CLOCK_MONOTONIC ns for a timeout in ms, or -1 for none (undefined,
+// Infinity and NaN wait forever, as Atomics.wait; negative timeouts count as 0).
+int64_t DeadlineOf(Local<Value> timeout) {
+  if (!timeout->IsNumber()) return -1;
+  double ms = timeout.As<v8::Number>()->Value();
+  if (std::isnan(ms) || ms == INFINITY || ms > 9.2e12) return -1;
+  if (ms < 0) ms = 0;
+  return MonotonicNs() + static_cast<int64_t>(ms * 1e6);
+}
+
+// Sleeps while *address == expected, until woken or `deadline` (-1: none).
+// EINTR (a signal) recomputes the time left and sleeps again, unless `cancel` is set.
+WaitOutcome FutexWait(int32_t* address, int32_t expected, int64_t deadline, const std::atomic<bool>* cancel,
+                      int* error_out) {
+  for (;;) {
+    if (cancel != nullptr && cancel->load(std::memory_order_acquire)) return WaitOutcome::kCancelled;
+    timespec relative;
+    timespec* timeout = nullptr;
+    if (deadline >= 0) {
+      int64_t left = deadline - MonotonicNs();
+      if (left <= 0) return WaitOutcome::kTimedOut;
+      relative.tv_sec = static_cast<time_t>(left / 1000000000LL);
+      relative.tv_nsec = static_cast<long>(left % 1000000000LL);
+      timeout = &relative;
+    }
+    long rc = syscall(SYS_futex, address, FUTEX_WAIT, expected, timeout, nullptr, 0);
+    if (rc == 0) return WaitOutcome::kOk;
+    switch (errno) {
+      case EAGAIN: return WaitOutcome::kNotEqual;
+      case ETIMEDOUT: return WaitOutcome::kTimedOut;
+      case EINTR: continue;
+      default:
+        *error_out = errno;
+        return WaitOutcome::kError;
+    }
+  }
+}
+
+// The address of view[index] for an Int32Array argument, or nullptr (and a thrown error).
+int32_t* WordArg(const FunctionCallbackInfo<Value>& args, const char* who, std::shared_ptr<v8::BackingStore>* keep) {
+  Isolate* isolate = args.GetIsolate();
+  if (args.Length() < 2 || !args[0]->IsInt32Array()) {
+    std::string message = std::string(who) + " expects an Int32Array as its first argument";
+    Throw(isolate, message.c_str());
+    return nullptr;
+  }
+  auto view = args[0].As<v8::Int32Array>();
+  double index = args[1]->IsNumber() ? args[1].As<v8::Number>()->Value() : -1;
+  if (!(index >= 0 && index < static_cast<double>(view->Length())) || index != std::floor(index)) {
+    std::string message = std::string(who) + ": expected `index` to be an integer in [0, " +
+                          std::to_string(view->Length()) + ")";
+    isolate->ThrowException(v8::Exception::RangeError(
+        v8::String::NewFromUtf8(isolate, message.c_str()).ToLocalChecked()));
+    return nullptr;
+  }
+  auto buffer = view->Buffer();
+  if (keep != nullptr) *keep = buffer->GetBackingStore();
+  return reinterpret_cast<int32_t*>(static_cast<uint8_t*>(buffer->Data()) + view->ByteOffset()) +
+         static_cast<size_t>(index);
+}
+
+bool ExpectedArg(const FunctionCallbackInfo<Value>& args, const char* who, int32_t* out) {
+  if (args.Length() < 3 || !args[2]->IsNumber()) {
+    std::string message = std::string(who) + ": expected `expected` to be a number";
+    Throw(args.GetIsolate(), message.c_str());
+    return false;
+  }
+  // ToInt32, as Atomics.wait does.
+  *out = args[2]->Int32Value(args.GetIsolate()->GetCurrentContext()).FromMaybe(0);
+  return true;
+}
+
+// futexWait(view, index, expected, timeoutMs?): "ok" | "not-equal" | "timed-out" — blocks this thread.
+void FutexWaitSync(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  int32_t* address = WordArg(args, "futexWait", nullptr);
+  int32_t expected;
+  if (address == nullptr || !ExpectedArg(args, "futexWait", &expected)) return;
+  int64_t deadline = DeadlineOf(args.Length() > 3 ? args[3] : v8::Undefined(isolate).As<Value>());
+  int error = 0;
+  WaitOutcome outcome = FutexWait(address, expected, deadline, nullptr, &error);
+  if (outcome == WaitOutcome::kError) return ThrowErrno(isolate, error, "futex", "FUTEX_WAIT");
+  args.GetReturnValue().Set(v8::String::NewFromUtf8(isolate, OutcomeName(outcome)).ToLocalChecked());
+}
+
+// futexWake(view, index, count?): number — wakes up to `count` waiters (all when omitted) in any process.
+void FutexWake(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  int32_t* address = WordArg(args, "futexWake", nullptr);
+  if (address == nullptr) return;
+  int count = INT_MAX;
+  if (args.Length() > 2 && args[2]->IsNumber()) {
+    double wanted = args[2].As<v8::Number>()->Value();
+    count = std::isnan(wanted) || wanted >= INT_MAX ? INT_MAX : wanted <= 0 ? 0 : static_cast<int>(wanted);
+  }
+  if (count == 0) return args.GetReturnValue().Set(0);
+  long woken = syscall(SYS_futex, address, FUTEX_WAKE, count, nullptr, nullptr, 0);
+  if (woken < 0) return ThrowErrno(isolate, errno, "futex", "FUTEX_WAKE");
+  args.GetReturnValue().Set(static_cast<double>(woken));
+}
+
+// ---------------------------------------------------------------------------
+// 4c. futexWaitAsync: a Promise resolved when the futex wait ends, without
+// blocking the JS thread.
+//
+// Per environment (main thread, each worker thread) a WaiterPool owns native
+// threads that each sleep in FUTEX_WAIT for one pending wait at a time, a
+// uv_async_t that carries finished waits back to the JS thread, and the
+// promises. Threads are reused (an idle one takes the next wait) and the pool
+// grows to the number of waits pending at once. The uv_async_t is ref'd while
+// any wait is pending, so the event loop stays alive for it, and unref'd when
+// none is.
+//
+// Teardown (environment cleanup hook): set `closing`, then interrupt every pool
+// thread with a private signal (no SA_RESTART, so FUTEX_WAIT returns EINTR; the
+// wait loop sees `closing` and gives up) until it exits, join them, close the
+// handle. Pending promises are dropped with their context. A signal rather than a
+// futex wake on the waited address, because such a wake would also wake
+// unrelated waiters of that word in other processes.
+
+struct AsyncWait {
+  int32_t* address;
+  int32_t expected;
+  int64_t deadline;
+  std::shared_ptr<v8::BackingStore> store;  // keeps the memory mapped while a thread sleeps on it
+  v8::Global<v8::Promise::Resolver> resolver;
+  WaitOutcome outcome = WaitOutcome::kOk;
+  int error = 0;
+};
+
+struct WaiterPool {
+  Isolate* isolate;
+  v8::Global<Context> context;
+  uv_async_t done_signal;
+  // JS thread only:
+  std::unordered_set<AsyncWait*> live;
+  bool refed = false;
+  // Shared with the pool threads, under mutex:
+  std::mutex mutex;
+  std::condition_variable work_ready;
+  std::deque<AsyncWait*> queue;
+  std::vector<AsyncWait*> done;
+  size_t idle = 0;
+  struct Thread {
+    std::thread thread;
+    std::atomic<bool> exited{false};  // set by the thread just before it returns
+  };
+  std::vector<std::unique_ptr<Thread>> threads;  // JS thread only
+  std::atomic<bool> closing{false};
+  node::AsyncCleanupHookHandle cleanup_hook;
+  void (*cleanup_done)(void*) = nullptr;
+  void* cleanup_done_arg = nullptr;
+};
+
+int CancelSignal() { return SIGRTMIN + 6; }
+
+void IgnoreCancelSignal(int) {}
+
+void InstallCancelSignal() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction action;
+    std::memset(&action, 0, sizeof action);
+    action.sa_handler = IgnoreCancelSignal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = 0;  // no SA_RESTART: a blocked FUTEX_WAIT returns EINTR
+    sigaction(CancelSignal(), &action, nullptr);
+  });
+}
+
+void PoolLoop(WaiterPool* pool);
+
+void PoolThread(WaiterPool* pool, std::atomic<bool>* exited) {
+  PoolLoop(pool);
+  exited->store(true);
+}
+
+void PoolLoop(WaiterPool* pool) {
+  sigset_t only_cancel;
+  sigemptyset(&only_cancel);
+  sigaddset(&only_cancel, CancelSignal());
+  pthread_sigmask(SIG_UNBLOCK, &only_cancel, nullptr);
+  for (;;) {
+    AsyncWait* wait;
+    {
+      std::unique_lock<std::mutex> lock(pool->mutex);
+      pool->idle++;
+      pool->work_ready.wait(lock, [pool] { return pool->closing.load() || !pool->queue.empty(); });
+      pool->idle--;
+      if (pool->closing.load()) return;
+      wait = pool->queue.front();
+      pool->queue.pop_front();
+    }
+    wait->outcome = FutexWait(wait->address, wait->expected, wait->deadline, &pool->closing, &wait->error);
+    if (wait->outcome == WaitOutcome::kCancelled) return;  // the cleanup hook frees it
+    {
+      std::lock_guard<std::mutex> lock(pool->mutex);
+      pool->done.push_back(wait);
+    }
+    uv_async_send(&pool->done_signal);
+  }
+}
+
+void Settle(WaiterPool* pool, AsyncWait* wait, Local<Context> context) {
+  Isolate* isolate = pool->isolate;
+  Local<v8::Promise::Resolver> resolver = wait->resolver.Get(isolate);
+  if (wait->outcome == WaitOutcome::kError) {
+    resolver->Reject(context, node::ErrnoException(isolate, wait->error, "futex", nullptr, "FUTEX_WAIT")).Check();
+  } else {
+    resolver->Resolve(context, v8::String::NewFromUtf8(isolate, OutcomeName(wait->outcome)).ToLocalChecked()).Check();
+  }
+}
+
+void UpdateRef(WaiterPool* pool) {
+  bool want = !pool->live.empty();
+  if (want == pool->refed) return;
+  pool->refed = want;
+  uv_handle_t* handle = reinterpret_cast<uv_handle_t*>(&pool->done_signal);
+  if (want) uv_ref(handle);
+  else uv_unref(handle);
+}
+
+void OnWaitsDone(uv_async_t* handle) {
+  WaiterPool* pool = static_cast<WaiterPool*>(handle->data);
+  std::vector<AsyncWait*> finished;
+  {
+    std::lock_guard<std::mutex> lock(pool->mutex);
+    finished.swap(pool->done);
+  }
+  if (finished.empty() || pool->closing.load()) return;
+  Isolate* isolate = pool->isolate;
+  v8::HandleScope handles(isolate);
+  Local<Context> context = pool->context.Get(isolate);
+  Context::Scope context_scope(context);
+  {
+    // Runs microtasks and nextTicks on exit, as for any callback from libuv.
+    node::CallbackScope callback_scope(isolate, Object::New(isolate), {0, 0});
+    for (AsyncWait* wait : finished) {
+      Settle(pool, wait, context);
+      pool->live.erase(wait);
+      delete wait;
+    }
+  }
+  UpdateRef(pool);
+}
+
+// An async cleanup hook: Node keeps running this thread's loop until `done` is
+// called, so the handle's close callback runs while this addon is still loaded (a
+// worker unloads its addons right after the cleanup; a sync hook would leave the
+// close callback pointing into unmapped code).
+void StopWaiterPool(void* data, void (*done)(void*), void* done_arg) {
+  WaiterPool* pool = static_cast<WaiterPool*>(data);
+  pool->cleanup_done = done;
+  pool->cleanup_done_arg = done_arg;
+  {
+    std::lock_guard<std::mutex> lock(pool->mutex);
+    pool->closing.store(true);
+  }
+  pool->work_ready.notify_all();
+  for (auto& slot : pool->threads) {
+    // A signal that lands just before the thread enters FUTEX_WAIT is lost; repeat
+    // until it leaves (a thread not yet joined may be signalled even if it ended).
+    while (!slot->exited.load()) {
+      pthread_kill(slot->thread.native_handle(), CancelSignal());
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    slot->thread.join();
+  }
+  pool->threads.clear();
+  for (AsyncWait* wait : pool->live) delete wait;  // settled or not, their promises die with the context
+  pool->live.clear();
+  pool->context.Reset();
+  uv_close(reinterpret_cast<uv_handle_t*>(&pool->done_signal), [](uv_handle_t* handle) {
+    WaiterPool* pool = static_cast<WaiterPool*>(handle->data);
+    pool->cleanup_done(pool->cleanup_done_arg);
+    delete pool;
+  });
+}
+
+WaiterPool* NewWaiterPool(Isolate* isolate, Local<Context> context) {
+  auto* pool = new WaiterPool();
+  pool->isolate = isolate;
+  pool->context.Reset(isolate, context);
+  uv_async_init(node::GetCurrentEventLoop(isolate), &pool->done_signal, OnWaitsDone);
+  pool->done_signal.data = pool;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&pool->done_signal));
+  pool->cleanup_hook = node::AddEnvironmentCleanupHook(isolate, StopWaiterPool, pool);
+  return pool;
+}
+
+// futexWaitAsync(view, index, expected, timeoutMs?): Promise<"ok" | "not-equal" | "timed-out">
+void FutexWaitAsync(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  WaiterPool* pool = static_cast<WaiterPool*>(args.Data().As<v8::External>()->Value());
+  Local<Context> context = isolate->GetCurrentContext();
+  std::shared_ptr<v8::BackingStore> store;
+  int32_t* address = WordArg(args, "futexWaitAsync", &store);
+  int32_t expected;
+  if (address == nullptr || !ExpectedArg(args, "futexWaitAsync", &expected)) return;
+  int64_t deadline = DeadlineOf(args.Length() > 3 ? args[3] : v8::Undefined(isolate).As<Value>());
+  Local<v8::Promise::Resolver> resolver;
+  if (!v8::Promise::Resolver::New(context).ToLocal(&resolver)) return;
+  args.GetReturnValue().Set(resolver->GetPromise());
+  // Settle at once what needs no sleep, as Atomics.waitAsync does.
+  const char* now = nullptr;
+  if (__atomic_load_n(address, __ATOMIC_SEQ_CST) != expected) now = "not-equal";
+  else if (deadline >= 0 && deadline <= MonotonicNs()) now = "timed-out";
+  if (now != nullptr) {
+    resolver->Resolve(context, v8::String::NewFromUtf8(isolate, now).ToLocalChecked()).Check();
+    return;
+  }
+  auto* wait = new AsyncWait{address, expected, deadline, std::move(store), {}, WaitOutcome::kOk, 0};
+  wait->resolver.Reset(isolate, resolver);
+  pool->live.insert(wait);
+  UpdateRef(pool);
+  bool spawn;
+  {
+    std::lock_guard<std::mutex> lock(pool->mutex);
+    pool->queue.push_back(wait);
+    spawn = pool->queue.size() > pool->idle;
+  }
+  if (spawn) {
+    InstallCancelSignal();
+    auto slot = std::make_unique<WaiterPool::Thread>();
+    slot->thread = std::thread(PoolThread, pool, &slot->exited);
+    pool->threads.push_back(std::move(slot));
+  } else {
+    pool->work_ready.notify_one();
+  }
+}
+
+// futexPending(): number — async waits of this thread not yet settled (for tests).
+void FutexPending(const FunctionCallbackInfo<Value>& args) {
+  WaiterPool* pool = static_cast<WaiterPool*>(args.Data().As<v8::External>()->Value());
+  args.GetReturnValue().Set(static_cast<double>(pool->live.size()));
+}
+
 }  // namespace
 
 NODE_MODULE_INIT(/* exports, module, context */) {
@@ -443,4 +904,18 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   NODE_SET_METHOD(exports, "lookup", Lookup);
   NODE_SET_METHOD(exports, "unpublish", Unpublish);
   NODE_SET_METHOD(exports, "copy", Copy);
+  NODE_SET_METHOD(exports, "shmCreate", ShmCreate);
+  NODE_SET_METHOD(exports, "shmOpen", ShmOpen);
+  NODE_SET_METHOD(exports, "shmUnlink", ShmUnlink);
+  NODE_SET_METHOD(exports, "futexWait", FutexWaitSync);
+  NODE_SET_METHOD(exports, "futexWake", FutexWake);
+  // futexWaitAsync needs this environment's WaiterPool: pass it as the functions' data.
+  v8::Isolate* isolate = context->GetIsolate();
+  Local<v8::External> pool = v8::External::New(isolate, NewWaiterPool(isolate, context));
+  for (auto [name, callback] : {std::pair{"futexWaitAsync", FutexWaitAsync}, std::pair{"futexPending", FutexPending}}) {
+    Local<v8::Function> function =
+        v8::FunctionTemplate::New(isolate, callback, pool)->GetFunction(context).ToLocalChecked();
+    function->SetName(v8::String::NewFromUtf8(isolate, name).ToLocalChecked());
+    exports->Set(context, v8::String::NewFromUtf8(isolate, name).ToLocalChecked(), function).Check();
+  }
 }

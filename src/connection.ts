@@ -174,7 +174,7 @@ export class Connection<T = unknown> {
     record[END] = state.end;
     record[DUPLEX] = state.duplex ? 1 : 0;
     state.rings.forEach((ring, i) => (record[CAPACITY + i] = ring.capacity));
-    const slot = deathList.track([record.buffer as SharedArrayBuffer, handleRegion.buffer, ...state.rings.map((ring) => ring.region.buffer)]);
+    const slot = deathList.track([record.buffer as SharedArrayBuffer, handleRegion.buffer, ...state.rings.map((ring) => SharedRegion.open(ring.region).buffer)]);
     this.#ref = { handles, end: state.end, rings, reader, writer, open: true, record, slot };
     liveEnds.add(this.#ref);
     finalizer.register(this, this.#ref, this.#ref);

@@ -140,6 +140,8 @@ export class Process {
       handle.post(message, transfer);
     } catch (error) {
       void handle.kill();
+      // A backend that already named the part and the fix (an OS process refusing shared memory) says it best.
+      if (error instanceof TypeError) throw error;
       throw uncloneableError(message.target.kind === "function" ? message.target.args : message.target.fields, "args", `the arguments of ${this.name}`, error);
     }
     if (this.daemon) handle.unref();

@@ -12,6 +12,8 @@ import { getEntryModule } from "../wire/functions.ts";
 const TS_FILE = /\.(?:c|m)?tsx?$/;
 
 let cached: string | null | undefined;
+/** tsx's package.json, found along with `cached`. */
+let tsxManifest: string | null = null;
 
 function usesTypeScript(): boolean {
   return (
@@ -41,13 +43,25 @@ export function typeScriptLoader(): string | null {
   for (const base of bases) {
     if (!base?.startsWith("file:")) continue;
     try {
-      cached = esmEntry(createRequire(base).resolve("tsx/package.json"), "./esm/api");
+      const manifest = createRequire(base).resolve("tsx/package.json");
+      cached = esmEntry(manifest, "./esm/api");
+      tsxManifest = manifest;
       break;
     } catch {
       // not resolvable from there; try the next base
     }
   }
   return cached;
+}
+
+/**
+ * URL of tsx's `esm` entry (importing it registers tsx's ESM hooks) when the program
+ * runs TypeScript, else null. An OS child process takes it as `--import <url>`: unlike a
+ * worker thread, a process can load hooks from its command line.
+ */
+export function typeScriptImport(): string | null {
+  if (!typeScriptLoader() || !tsxManifest) return null;
+  return esmEntry(tsxManifest, "./esm");
 }
 
 /** The parent's execArgv without tsx's own hooks (the worker registers tsx itself). */

@@ -2,8 +2,10 @@
  * The one wait/notify core every primitive is built on.
  *
  * Thread context: Atomics.wait (blocks the calling thread) and Atomics.waitAsync
- * (a Promise, no timers, no polling). The process context will implement the same
- * interface with futex wait/wake from the native addon.
+ * (a Promise, no timers, no polling). Process context: the kernel futex through
+ * the native addon (futexWaitCore), because V8's Atomics.wait/notify never cross
+ * an OS process. `waitCore` picks one per view: futex for views over OS shared
+ * memory (shm.ts), Atomics for everything else.
  *
  * A pending Atomics.waitAsync does not keep Node's event loop alive, so a program
  * whose only work is such a wait would exit. While any async wait is pending we
@@ -20,6 +22,9 @@ export interface WaitCore {
   /** Wakes up to `count` waiters on `view[index]` (all when omitted); returns how many woke. */
   notify(view: Int32Array, index: number, count?: number): number;
 }
+
+import { native } from "../util/native.ts";
+import { osSharedBuffers, osSharedInUse } from "./shm.ts";
 
 let pendingAsyncWaits = 0;
 let keepAlive: NodeJS.Timeout | undefined;
@@ -80,8 +85,50 @@ export const atomicsWaitCore: WaitCore = {
   },
 };
 
-/** The wait core of the current context. */
-export const waitCore: WaitCore = atomicsWaitCore;
+/**
+ * Futex wait/wake: the same contract as atomicsWaitCore, across OS processes when
+ * the view is over OS shared memory. The async wait sleeps in a native thread and
+ * holds its own ref'd handle, so it needs no keep-alive here.
+ */
+export const futexWaitCore: WaitCore = {
+  waitSync(view, index, expected, timeout) {
+    const spins = SPIN_BEFORE_SLEEP;
+    for (let i = 0; i < spins; i++) {
+      if (Atomics.load(view, index) !== expected) return "not-equal";
+    }
+    return native().futexWait(view, index, expected, timeout ?? undefined);
+  },
+
+  waitAsync(view, index, expected, timeout) {
+    return native().futexWaitAsync(view, index, expected, timeout ?? undefined);
+  },
+
+  notify(view, index, count) {
+    return native().futexWake(view, index, count);
+  },
+};
+
+/**
+ * The wait core every primitive uses: futex for views over OS shared memory,
+ * Atomics otherwise. Until this thread touches OS shared memory, one boolean test
+ * decides (measured: no difference from calling atomicsWaitCore directly).
+ */
+export const waitCore: WaitCore = {
+  waitSync(view, index, expected, timeout) {
+    if (osSharedInUse && osSharedBuffers.has(view.buffer as SharedArrayBuffer)) return futexWaitCore.waitSync(view, index, expected, timeout);
+    return atomicsWaitCore.waitSync(view, index, expected, timeout);
+  },
+
+  waitAsync(view, index, expected, timeout) {
+    if (osSharedInUse && osSharedBuffers.has(view.buffer as SharedArrayBuffer)) return futexWaitCore.waitAsync(view, index, expected, timeout);
+    return atomicsWaitCore.waitAsync(view, index, expected, timeout);
+  },
+
+  notify(view, index, count) {
+    if (osSharedInUse && osSharedBuffers.has(view.buffer as SharedArrayBuffer)) return futexWaitCore.notify(view, index, count);
+    return Atomics.notify(view, index, count);
+  },
+};
 
 /** Milliseconds left until `deadline` (a performance.now() value); undefined means no deadline. */
 export function remaining(deadline: number | undefined): number | undefined {

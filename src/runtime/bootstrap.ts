@@ -29,7 +29,7 @@ export async function runWorker(data: BootstrapData, channel: ParentChannel): Pr
     }
   } catch (error) {
     channel.post({ type: "startup-failed", error: encodeError(error) });
-    channel.exit(1);
+    return channel.exit(1);
   }
   if (data.role === "pool") {
     const { runPoolWorker } = await import("./pool-worker.ts");

@@ -163,7 +163,7 @@ export async function runPoolWorker(data: PoolBootstrap, channel: ParentChannel)
     }
   } catch (error) {
     channel.post({ type: "startup-failed", error: encodeError(error) });
-    channel.exit(1);
+    return channel.exit(1);
   }
 
   const queue: TaskMessage[] = [];

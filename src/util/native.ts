@@ -50,7 +50,33 @@ export interface NativeAddon {
     sourceOffset: number,
     length: number,
   ): number;
+  /**
+   * Creates the POSIX shared-memory object `name` ("/..."; shm_open O_CREAT|O_EXCL) of `size`
+   * zero-filled bytes and maps it as a SharedArrayBuffer (unmapped once garbage-collected).
+   * Throws an errno Error (`code` "EEXIST" when the name is taken).
+   */
+  shmCreate(name: string, size: number): SharedArrayBuffer;
+  /** Maps the existing shared-memory object `name` (its whole size). Throws with `code` "ENOENT" if unknown. */
+  shmOpen(name: string): SharedArrayBuffer;
+  /** Removes the name (mappings stay valid); false if there was none. */
+  shmUnlink(name: string): boolean;
+  /**
+   * Atomics.wait over the kernel futex (crosses OS processes on OS shared memory): blocks this
+   * thread while `view[index] === expected`, up to `timeout` ms (undefined or Infinity: forever).
+   */
+  futexWait(view: Int32Array, index: number, expected: number, timeout: number | undefined): FutexWaitResult;
+  /** Wakes up to `count` futex waiters (all when undefined) on `view[index]`, in any process; returns how many. */
+  futexWake(view: Int32Array, index: number, count: number | undefined): number;
+  /**
+   * futexWait without blocking: a native thread sleeps on the futex and the Promise resolves on
+   * this thread. Keeps the event loop alive while pending; dropped when the thread's environment ends.
+   */
+  futexWaitAsync(view: Int32Array, index: number, expected: number, timeout: number | undefined): Promise<FutexWaitResult>;
+  /** How many futexWaitAsync waits of this thread are still pending (for tests). */
+  futexPending(): number;
 }
+
+export type FutexWaitResult = "ok" | "not-equal" | "timed-out";
 
 let addon: NativeAddon | undefined;
 

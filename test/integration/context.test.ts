@@ -28,7 +28,13 @@ test("a context binds Pool and Process to its start method", T, async () => {
   assert.equal(ctx.Value("i", 3).value, 3);
 });
 
-test("the process context is refused with a clear error until it exists", T, () => {
+test("the process context starts OS processes and refuses thread-context shared memory with the fix", T, async () => {
   const ctx = mp.getContext("process");
-  assert.throws(() => new ctx.Process({ target: square }).start(), /"process" context .* not available/);
+  const p = new ctx.Process({ target: square, args: [3] });
+  p.start();
+  assert.notEqual(p.pid, process.pid);
+  await p.join();
+  assert.equal(p.exitCode, 0);
+  const shared = new ctx.Process({ target: square, args: [new mp.Lock()] });
+  assert.throws(() => shared.start(), /getContext\('process'\)/);
 });

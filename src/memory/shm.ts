@@ -1,0 +1,102 @@
+/**
+ * OS shared memory: POSIX shared-memory objects (shm_open + mmap, through the
+ * native addon) seen as SharedArrayBuffers, for the "process" context.
+ *
+ * Names look like "/mp-<pid>-<counter>-<random>": the pid and counter make them
+ * unique within this machine's live processes, the random part guards against a
+ * stale name left by a killed process that had the same pid.
+ *
+ * Lifetime:
+ * - the creator unlinks the name when its process (worker thread: its thread) exits,
+ *   or earlier with unlinkShm; the memory stays valid for everyone who mapped it;
+ * - a mapping is undone when its last SharedArrayBuffer is garbage-collected
+ *   (the addon's backing-store deleter munmaps);
+ * - opening a name twice in one thread gives the same SharedArrayBuffer (a weak
+ *   cache), so views from both opens see one another and identity checks hold.
+ *
+ * Every buffer made here is recorded in `osSharedBuffers`; wait.ts uses it to wait
+ * on those with the kernel futex (Atomics.wait cannot wake another process).
+ */
+import { randomBytes } from "node:crypto";
+import { native } from "../util/native.ts";
+import { onExit } from "../util/finalize.ts";
+
+/** SharedArrayBuffers over OS shared memory, in this thread. */
+export const osSharedBuffers = new WeakSet<SharedArrayBuffer>();
+
+/**
+ * True once this thread has made or opened any OS shared memory: until then the
+ * wait core skips the WeakSet lookup altogether (the thread context never pays).
+ */
+export let osSharedInUse = false;
+
+const opened = new Map<string, WeakRef<SharedArrayBuffer>>();
+const forgetOpened = new FinalizationRegistry<string>((name) => {
+  if (opened.get(name)?.deref() === undefined) opened.delete(name);
+});
+const unlinkAtExit = new Map<string, () => void>();
+let counter = 0;
+
+function remember(name: string, buffer: SharedArrayBuffer): SharedArrayBuffer {
+  osSharedInUse = true;
+  osSharedBuffers.add(buffer);
+  opened.set(name, new WeakRef(buffer));
+  forgetOpened.register(buffer, name);
+  return buffer;
+}
+
+/** A fresh name for a shared-memory object of this process. */
+export function newShmName(): string {
+  return `/mp-${process.pid}-${++counter}-${randomBytes(4).toString("hex")}`;
+}
+
+/**
+ * Creates a zero-filled OS shared-memory object of `byteLength` bytes; its name is
+ * unlinked when this process exits (or by unlinkShm).
+ */
+export function createShm(byteLength: number): { name: string; buffer: SharedArrayBuffer } {
+  if (!Number.isInteger(byteLength) || byteLength < 0) {
+    throw new RangeError(`Expected \`byteLength\` to be an integer >= 0, got \`${String(byteLength)}\` (${typeof byteLength})`);
+  }
+  for (;;) {
+    const name = newShmName();
+    let buffer: SharedArrayBuffer;
+    try {
+      buffer = native().shmCreate(name, byteLength);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") continue; // a stale name from a dead process
+      throw error;
+    }
+    unlinkAtExit.set(
+      name,
+      onExit(() => native().shmUnlink(name)),
+    );
+    return { name, buffer: remember(name, buffer) };
+  }
+}
+
+/**
+ * Maps the OS shared-memory object `name` (the same SharedArrayBuffer if this
+ * thread already has it mapped). Throws an Error with `code` "ENOENT" when the name
+ * does not exist (any more: its creator has exited or unlinked it).
+ */
+export function openShm(name: string): SharedArrayBuffer {
+  if (typeof name !== "string" || !name.startsWith("/")) {
+    throw new TypeError(`Expected \`name\` to be a shared-memory name starting with "/", got \`${String(name)}\` (${typeof name})`);
+  }
+  const known = opened.get(name)?.deref();
+  if (known) return known;
+  return remember(name, native().shmOpen(name));
+}
+
+/** Removes the name now (mappings stay valid); false if it did not exist. */
+export function unlinkShm(name: string): boolean {
+  unlinkAtExit.get(name)?.();
+  unlinkAtExit.delete(name);
+  return native().shmUnlink(name);
+}
+
+/** Whether `buffer` is OS shared memory (made or opened here). */
+export function isOsShared(buffer: ArrayBufferLike): boolean {
+  return osSharedInUse && osSharedBuffers.has(buffer as SharedArrayBuffer);
+}

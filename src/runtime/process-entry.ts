@@ -1,0 +1,92 @@
+/**
+ * The file an OS child process runs (the process context): wires the runtime to
+ * the parent's IPC channel. The parent's first message is the BootstrapData.
+ *
+ * Unlike a MessagePort, an IPC channel does not hold messages for a listener that
+ * is not there yet, so everything after the bootstrap is queued here until the
+ * runtime registers its listener.
+ *
+ * A child must not outlive its parent: when the channel closes (the parent exited
+ * or was killed), pool workers and daemon processes stop at once, as Python
+ * terminates daemonic children; a non-daemon Process runs on to its end, as
+ * Python's parent would have joined it.
+ */
+import type { TransferListItem } from "node:worker_threads";
+import { ipcMessageError, isCloneError } from "../wire/ipc-check.ts";
+import type { BootstrapData, ParentMessage, WorkerMessage } from "../wire/protocol.ts";
+import { runWorker } from "./bootstrap.ts";
+import type { ParentChannel } from "./channel.ts";
+
+if (!process.send) {
+  throw new Error("multiproc's process-entry runs only as a child process started by multiproc (it needs an IPC channel)");
+}
+const send = process.send.bind(process) as (message: unknown, callback: (error: Error | null) => void) => boolean;
+
+let bootstrap: ((data: BootstrapData) => void) | null = null;
+const started = new Promise<BootstrapData>((resolve) => (bootstrap = resolve));
+let listener: ((message: ParentMessage) => void) | null = null;
+const early: ParentMessage[] = [];
+let exiting = false;
+/** Messages handed to IPC but not yet written to the pipe; exit() waits for them. */
+let pendingSends = 0;
+let whenSent: (() => void) | null = null;
+
+process.on("message", (message) => {
+  if (bootstrap) {
+    const start = bootstrap;
+    bootstrap = null;
+    start(message as BootstrapData);
+    return;
+  }
+  if (exiting) return;
+  if (listener) listener(message as ParentMessage);
+  else early.push(message as ParentMessage);
+});
+
+function onSent(): void {
+  if (--pendingSends === 0 && whenSent) whenSent();
+}
+
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return stream.writableLength === 0 ? Promise.resolve() : new Promise((resolve) => stream.write("", () => resolve()));
+}
+
+const channel: ParentChannel = {
+  post(message: WorkerMessage, _transfer?: readonly TransferListItem[]): void {
+    // Nothing is transferred between processes: ArrayBuffers are copied, and the child exits or drops them.
+    if (exiting || !process.connected) return;
+    try {
+      send(message, onSent);
+    } catch (error) {
+      throw isCloneError(error) ? ipcMessageError(message, error) : error;
+    }
+    pendingSends++;
+  },
+  onMessage(receive: (message: ParentMessage) => void): void {
+    listener = receive;
+    while (early.length > 0 && !exiting) receive(early.shift()!);
+  },
+  exit(code: number): never {
+    // Stdout, stderr and IPC writes are usually done already (pipes and files are
+    // synchronous on Linux); otherwise stop taking work and exit once they are.
+    if (!exiting && pendingSends === 0 && process.stdout.writableLength === 0 && process.stderr.writableLength === 0) {
+      process.exit(code);
+    }
+    if (!exiting) {
+      exiting = true;
+      process.exitCode = code;
+      const sent = pendingSends === 0 ? Promise.resolve() : new Promise<void>((resolve) => (whenSent = resolve));
+      void Promise.all([sent, flushed(process.stdout), flushed(process.stderr)]).then(() => process.exit(code));
+    }
+    return undefined as never;
+  },
+};
+
+const data = await started;
+if (data.role === "pool" || data.identity.daemon) {
+  process.once("disconnect", () => {
+    // Ended as terminate() ends it: exitCode -15 for anyone still watching.
+    process.kill(process.pid, "SIGTERM");
+  });
+}
+await runWorker(data, channel);
