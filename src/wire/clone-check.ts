@@ -4,6 +4,7 @@
  * cost does not matter.
  */
 import { isWireable } from "./serialize.ts";
+import { childrenWithPaths } from "./value-paths.ts";
 
 function reasonFor(value: unknown): string | undefined {
   if (typeof value === "function") {
@@ -19,11 +20,6 @@ function reasonFor(value: unknown): string | undefined {
   return undefined;
 }
 
-function formatKey(key: string | number): string {
-  if (typeof key === "number") return `[${key}]`;
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
-}
-
 /** Returns `{ path, reason }` for the first part of `value` that cannot be cloned, or undefined. */
 export function findUncloneable(value: unknown, rootName: string): { path: string; reason: string } | undefined {
   const seen = new Set<object>();
@@ -33,32 +29,8 @@ export function findUncloneable(value: unknown, rootName: string): { path: strin
     if (typeof current !== "object" || current === null || seen.has(current) || isWireable(current)) return undefined;
     seen.add(current);
     if (ArrayBuffer.isView(current) || current instanceof ArrayBuffer || current instanceof SharedArrayBuffer) return undefined;
-    if (Array.isArray(current)) {
-      for (let i = 0; i < current.length; i++) {
-        const found = visit(current[i], path + formatKey(i));
-        if (found) return found;
-      }
-      return undefined;
-    }
-    if (current instanceof Map) {
-      let i = 0;
-      for (const [key, item] of current) {
-        const found = visit(key, `${path}.keys()[${i}]`) ?? visit(item, `${path}.get(${safeKey(key)})`);
-        if (found) return found;
-        i++;
-      }
-      return undefined;
-    }
-    if (current instanceof Set) {
-      let i = 0;
-      for (const item of current) {
-        const found = visit(item, `${path}.values()[${i++}]`);
-        if (found) return found;
-      }
-      return undefined;
-    }
-    for (const key of Object.keys(current)) {
-      const found = visit((current as Record<string, unknown>)[key], path + formatKey(key));
+    for (const [child, childPath] of childrenWithPaths(current, path)) {
+      const found = visit(child, childPath);
       if (found) return found;
     }
     try {
@@ -71,9 +43,6 @@ export function findUncloneable(value: unknown, rootName: string): { path: strin
   return visit(value, rootName);
 }
 
-function safeKey(key: unknown): string {
-  return typeof key === "string" ? JSON.stringify(key) : String(key);
-}
 
 /** A TypeError that names the uncloneable part of `value`, wrapping the original clone error. */
 export function uncloneableError(value: unknown, rootName: string, what: string, original: unknown): TypeError {

@@ -7,19 +7,14 @@
  * Runs only after a send has already failed, so its cost does not matter.
  */
 import { uncloneableError } from "./clone-check.ts";
+import { PLACEHOLDER } from "./serialize.ts";
+import { childrenWithPaths } from "./value-paths.ts";
 
-/** The key encodeForWire (serialize.ts) puts on a library object's placeholder. */
-const PLACEHOLDER = "__multiproc_wire__";
 
 interface SharedFound {
   path: string;
   /** The library type whose state holds the buffer ("Lock", "Queue"...), or null for a raw buffer or view. */
   owner: string | null;
-}
-
-function formatKey(key: string | number): string {
-  if (typeof key === "number") return `[${key}]`;
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
 }
 
 /** The first SharedArrayBuffer inside `value` (the message as posted, library objects already encoded). */
@@ -38,26 +33,8 @@ export function findSharedMemory(value: unknown, rootName: string): SharedFound 
       // A library object (or a typed array over shared memory): report it, not the placeholder's insides.
       return visit(record.state, path, owner ?? { path, owner: type === "SharedView" ? null : type.replace(/^multiproc\./, "") });
     }
-    if (current instanceof Map) {
-      let i = 0;
-      for (const [key, item] of current) {
-        const found = visit(key, `${path}.keys()[${i}]`, owner) ?? visit(item, `${path}.get(${String(key)})`, owner);
-        if (found) return found;
-        i++;
-      }
-      return undefined;
-    }
-    if (current instanceof Set) {
-      let i = 0;
-      for (const item of current) {
-        const found = visit(item, `${path}.values()[${i++}]`, owner);
-        if (found) return found;
-      }
-      return undefined;
-    }
-    const keys = Array.isArray(current) ? current.keys() : Object.keys(current);
-    for (const key of keys) {
-      const found = visit(record[key as string], path + formatKey(key), owner);
+    for (const [child, childPath] of childrenWithPaths(current, path)) {
+      const found = visit(child, childPath, owner);
       if (found) return found;
     }
     return undefined;

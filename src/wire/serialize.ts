@@ -25,7 +25,8 @@ export interface Wireable {
   [kWire](): WireForm;
 }
 
-const PLACEHOLDER = "__multiproc_wire__";
+/** The key encodeForWire puts on a library object's placeholder. */
+export const PLACEHOLDER = "__multiproc_wire__";
 const revivers = new Map<string, (state: unknown) => unknown>();
 
 /** Registers how to rebuild a library object of `type` from its wire state. */
