@@ -20,6 +20,11 @@ const examples: Example[] = [
     shows: "apply runs tasks one after another (start/end pairs never overlap); applyAsync overlaps up to `processes` of them.",
   },
   {
+    file: "pool-process-pids.ts",
+    seed: "seed 002: apply_async on Pool(processes=4), printing os.getpid() in each task",
+    shows: 'with { context: "process" } the workers are OS processes: four different pids take turns, results come back in order.',
+  },
+  {
     file: "pool-map-imap.ts",
     seed: "seed 004: map, imap, imap_unordered of a square function",
     shows: "map returns results in order; imap yields them in order as they come; imapUnordered in completion order.",
