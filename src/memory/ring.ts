@@ -34,8 +34,10 @@
  *   byte   8  word  2  spillItems     frames in the spill chain (raised only under pLock)
  *   byte  12  word  3  spillPending   1 while a producer copies a big frame into the spill tail
  *                                     without cLock (the chain must not be dropped meanwhile)
+ *   byte  16  word  4  pOwner         thread id of the pLock holder (0: none, or the main thread)
  *   byte  64  word 16  cLock          consumer mutex
  *   byte  68  word 17  head           read position
+ *   byte  80  word 20  cOwner         thread id of the cLock holder (0: none, or the main thread)
  *   byte 128  word 32  items          frames published and not yet taken (ring + spill)
  *   byte 132  word 33  dataSeq        bumped on publish/close when readers wait
  *   byte 136  word 34  readersWaiting
@@ -49,7 +51,9 @@
  *
  * Frames: see frame.ts. Spill segments: see spill-chain.ts.
  */
+import { isMainThread, threadId } from "node:worker_threads";
 import { native } from "../util/native.ts";
+import { deathList } from "../util/thread-death.ts";
 import { COPY_OUT_BYTES, copyToShared, decodeDetached, detachFrame, type Detached } from "./frame-copy.ts";
 import { FRAME_HEADER, INDIRECT_BYTES, KIND_INDIRECT, KIND_WRAP, frameSize, writeFrameHeader, type FrameDecoder } from "./frame.ts";
 import { SharedRegion, type RegionHandle } from "./region.ts";
@@ -90,8 +94,17 @@ export interface RingState {
   capacity: number;
 }
 
+/** A lock's owner word sits this many words after the lock word (pOwner, cOwner). */
+const OWNER = 4;
+/** This thread's owner id: its thread id (the main thread's 0 means "not recoverable": its death ends the process). */
+const SELF = isMainThread ? 0 : threadId;
+
 function lock(word: Int32Array, index: number): void {
-  if (Atomics.compareExchange(word, index, 0, 1) === 0) return;
+  if (Atomics.compareExchange(word, index, 0, 1) !== 0) lockSlow(word, index);
+  Atomics.store(word, index + OWNER, SELF);
+}
+
+function lockSlow(word: Int32Array, index: number): void {
   for (let spin = 0; spin < SPIN; spin++) {
     if (Atomics.load(word, index) === 0 && Atomics.compareExchange(word, index, 0, 1) === 0) return;
   }
@@ -104,10 +117,42 @@ function lock(word: Int32Array, index: number): void {
 }
 
 function unlock(word: Int32Array, index: number): void {
+  Atomics.store(word, index + OWNER, 0);
   if (Atomics.sub(word, index, 1) !== 1) {
     Atomics.store(word, index, 0);
     waitCore.notify(word, index, 1);
   }
+}
+
+/**
+ * A worker thread killed (terminate/kill) while it holds a ring's pLock or cLock
+ * never runs its `finally`; the queue or pipe would stay locked for everyone. Each
+ * worker thread lists the rings it opens (src/util/thread-death.ts), and the thread
+ * that sees it die frees the locks whose owner word still names it and wakes their
+ * sleepers. What the dead thread was doing under the lock is lost with it: at most
+ * the one message it was writing or taking.
+ */
+const ringLocks = deathList("ring-locks", ([ring, owner]) => {
+  const ctl = new Int32Array(ring!, 0, HEADER_BYTES >> 2);
+  const dead = new Int32Array(owner!)[0]!;
+  for (const index of [P_LOCK, C_LOCK]) {
+    if (Atomics.compareExchange(ctl, index + OWNER, dead, 0) !== dead) continue;
+    if (index === P_LOCK) Atomics.store(ctl, SPILL_PENDING, 0);
+    Atomics.store(ctl, index, 0);
+    waitCore.notify(ctl, index);
+  }
+});
+/** This thread's id, in the buffer each listing carries so the releaser knows whom to look for. */
+let selfBuffer: SharedArrayBuffer | undefined;
+const untrackRing = new FinalizationRegistry<number>((slot) => ringLocks.untrack(slot));
+
+function listRing(ring: MessageRing, buffer: SharedArrayBuffer): void {
+  if (SELF === 0) return;
+  if (!selfBuffer) {
+    selfBuffer = new SharedArrayBuffer(4);
+    new Int32Array(selfBuffer)[0] = SELF;
+  }
+  untrackRing.register(ring, ringLocks.track([buffer, selfBuffer]));
 }
 
 export class MessageRing {
@@ -129,6 +174,7 @@ export class MessageRing {
     this.#view = new DataView(region.buffer, HEADER_BYTES, capacity);
     this.#maxInline = capacity >> 2;
     this.#spill = new SpillChain(new Float64Array(region.buffer, SPILL_TICKETS, 2), region.buffer);
+    listRing(this, region.buffer);
   }
 
   /** A ring with `capacity` data bytes (rounded up to a power of two, at least 4 KiB). */
