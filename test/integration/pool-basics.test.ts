@@ -148,7 +148,7 @@ forEachContext((context) => {
     assert.equal(maxOverlap(sequential), 1);
     const overlapped = await Promise.all([...Array(6)].map(() => pool.applyAsync(timed, [300]).get()));
     assert.equal(maxOverlap(overlapped), 2);
-    assert.equal(new Set(overlapped.map((r) => r.threadId)).size, 2);
+    assert.equal(new Set(overlapped.map((r) => r.ident)).size, 2);
   });
 
   test("workers are named PoolWorker-N and all start with the pool (CPython test_make_pool)", T, async () => {
@@ -158,7 +158,7 @@ forEachContext((context) => {
     const names = await pool.map(whoAmI, [...Array(30).keys()], { chunkSize: 1 });
     for (const { name } of names) assert.match(name, /^PoolWorker-\d+$/);
     const timings = await Promise.all([...Array(3)].map(() => pool.applyAsync(timed, [300]).get()));
-    assert.equal(new Set(timings.map((t) => t.threadId)).size, 3);
+    assert.equal(new Set(timings.map((t) => t.ident)).size, 3);
   });
 
   test("processes defaults to mp.cpuCount()", T, async () => {
@@ -166,7 +166,7 @@ forEachContext((context) => {
     await using pool = new mp.Pool({ context });
     const n = mp.cpuCount();
     const timings = await Promise.all([...Array(n)].map(() => pool.applyAsync(timed, [300]).get()));
-    assert.equal(new Set(timings.map((t) => t.threadId)).size, n);
+    assert.equal(new Set(timings.map((t) => t.ident)).size, n);
   });
 
   test("invalid options name the option", T, () => {

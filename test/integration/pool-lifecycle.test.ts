@@ -75,10 +75,10 @@ forEachContext((context) => {
     await using pool = new mp.Pool({ processes: 3, context, maxTasksPerChild: 10 });
     const results = [...Array(100).keys()].map((i) => pool.applyAsync(whoAmI));
     const seen = await Promise.all(results.map((r) => r.get()));
-    const workers = new Set(seen.map((s) => s.threadId));
+    const workers = new Set(seen.map((s) => s.ident));
     assert.ok(workers.size >= 10, `100 tasks ran on ${workers.size} workers`);
     const counts = new Map<number, number>();
-    for (const { threadId } of seen) counts.set(threadId, (counts.get(threadId) ?? 0) + 1);
+    for (const { ident } of seen) counts.set(ident, (counts.get(ident) ?? 0) + 1);
     for (const count of counts.values()) assert.ok(count <= 10, "a worker ran more than maxTasksPerChild tasks");
     assert.deepEqual(await pool.map(square, [...Array(50).keys()], { chunkSize: 1 }), [...Array(50).keys()].map(square));
   });

@@ -21,7 +21,7 @@ forEachContext((context) => {
     assert.ok(took >= 290 && took < 10_000, `timed out after ${took} ms`);
     assert.equal(await pool.apply(square, [7], { timeout: 5_000 }), 49);
     const runs = await Promise.all([0, 1].map(() => pool.applyAsync(timed, [300]).get()));
-    assert.equal(new Set(runs.map((r) => r.threadId)).size, 2, "two workers again after the replacement");
+    assert.equal(new Set(runs.map((r) => r.ident)).size, 2, "two workers again after the replacement");
     assert.ok(runs[0]!.start < runs[1]!.end && runs[1]!.start < runs[0]!.end, "they overlap");
     assert.deepEqual(await pool.map(square, [1, 2, 3], { timeout: 5_000, chunkSize: 1 }), [1, 4, 9]);
   });
