@@ -29,6 +29,7 @@ import type { PoolBootstrap, TaskMessage, WorkerMessage } from "../wire/protocol
 import { decodeFromWire } from "../wire/serialize.ts";
 import { FunctionTable } from "./function-table.ts";
 import { Job, type JobSink, type Source, type Task } from "./job.ts";
+import { TaskQueue } from "./task-queue.ts";
 import { PIPELINE_DEPTH, PIPELINE_MAX_TASK_MS, PoolWorker, WorkerState } from "./worker-slot.ts";
 
 export { Job, type JobSink, type Source, type Task } from "./job.ts";
@@ -53,9 +54,7 @@ export class Scheduler {
   #state = PoolState.Run;
   readonly #workers = new Set<PoolWorker>();
   readonly #idle: PoolWorker[] = [];
-  #queue: Task[] = [];
-  #queueHead = 0;
-  #queueLive = 0;
+  readonly #queue = new TaskQueue();
   readonly #jobs = new Set<Job>();
   readonly #sources = new Set<Source>();
   #startupError: unknown = null;
@@ -127,7 +126,7 @@ export class Scheduler {
       this.#state !== PoolState.Run ||
       worker.state === WorkerState.Stopping ||
       worker.state === WorkerState.Doomed ||
-      (worker.state === WorkerState.Starting && this.#queueLive > 0);
+      (worker.state === WorkerState.Starting && this.#queue.live > 0);
     if (wanted === worker.refd) return;
     worker.refd = wanted;
     if (wanted) worker.handle.ref();
@@ -160,7 +159,7 @@ export class Scheduler {
   }
 
   #hasWork(): boolean {
-    return this.#queueLive > 0 || this.#sources.size > 0;
+    return this.#queue.live > 0 || this.#sources.size > 0;
   }
 
   #onMessage(worker: PoolWorker, message: WorkerMessage): void {
@@ -173,7 +172,7 @@ export class Scheduler {
         worker.state = WorkerState.Ready;
         this.#makeIdle(worker);
         this.#dispatch();
-        if (worker.idle && this.#queueLive === 0) this.#steal();
+        if (worker.idle && this.#queue.live === 0) this.#steal();
         this.#updateRef(worker);
         this.#stopIdleIfDone();
         break;
@@ -216,7 +215,7 @@ export class Scheduler {
     }
     this.finishIfDone(job);
     this.#dispatch();
-    if (worker.idle && this.#queueLive === 0) this.#steal();
+    if (worker.idle && this.#queue.live === 0) this.#steal();
     this.#updateRef(worker);
     this.#stopIdleIfDone();
   }
@@ -310,12 +309,10 @@ export class Scheduler {
 
   /** Queues a task of a live job. */
   enqueue(task: Task): void {
-    task.job.queued++;
-    this.#queueLive++;
     this.#queue.push(task);
     this.#dispatch();
     // Work waiting for workers that are still starting must keep the program alive.
-    if (this.#queueLive > 0) for (const worker of this.#workers) if (worker.state === WorkerState.Starting) this.#updateRef(worker);
+    if (this.#queue.live > 0) for (const worker of this.#workers) if (worker.state === WorkerState.Starting) this.#updateRef(worker);
   }
 
   #requeueFront(task: Task): void {
@@ -324,49 +321,19 @@ export class Scheduler {
       this.finishIfDone(task.job);
       return;
     }
-    task.job.queued++;
-    this.#queueLive++;
-    if (this.#queueHead > 0) this.#queue[--this.#queueHead] = task;
-    else this.#queue.unshift(task);
-  }
-
-  #dequeue(): Task | undefined {
-    while (this.#queueHead < this.#queue.length) {
-      const task = this.#queue[this.#queueHead]!;
-      this.#queue[this.#queueHead++] = undefined as unknown as Task;
-      if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
-        this.#queue = this.#queue.slice(this.#queueHead);
-        this.#queueHead = 0;
-      }
-      if (task.job.cancelled) continue;
-      task.job.queued--;
-      this.#queueLive--;
-      return task;
-    }
-    this.#queue.length = 0;
-    this.#queueHead = 0;
-    return undefined;
-  }
-
-  #peek(): Task | undefined {
-    while (this.#queueHead < this.#queue.length) {
-      const task = this.#queue[this.#queueHead]!;
-      if (!task.job.cancelled) return task;
-      this.#queue[this.#queueHead++] = undefined as unknown as Task;
-    }
-    return undefined;
+    this.#queue.pushFront(task);
   }
 
   #dispatch(): void {
     if (this.#state === PoolState.Terminate) return;
-    while (this.#queueLive > 0) {
+    while (this.#queue.live > 0) {
       let worker = this.#idle.pop();
       if (worker) worker.idle = false;
       else {
         worker = this.#pipelineCandidate();
         if (!worker) break;
       }
-      const task = this.#dequeue();
+      const task = this.#queue.shift();
       if (!task) {
         if (worker.inflight.length === 0) this.#makeIdle(worker);
         break;
@@ -376,7 +343,7 @@ export class Scheduler {
   }
 
   #pipelineCandidate(): PoolWorker | undefined {
-    const next = this.#peek();
+    const next = this.#queue.peek();
     if (!next || next.job.timeout !== undefined) return undefined;
     const now = performance.now();
     const maxTasks = this.#options.maxTasks;
@@ -491,8 +458,7 @@ export class Scheduler {
   cancel(job: Job): void {
     if (job.cancelled) return;
     job.cancelled = true;
-    this.#queueLive -= job.queued;
-    job.queued = 0;
+    this.#queue.forget(job);
     const source = job.source;
     if (source) {
       job.source = null;
@@ -559,9 +525,7 @@ export class Scheduler {
     if (this.#state !== PoolState.Terminate) {
       this.#state = PoolState.Terminate;
       for (const job of [...this.#jobs]) this.abortJob(job, error);
-      this.#queue = [];
-      this.#queueHead = 0;
-      this.#queueLive = 0;
+      this.#queue.clear();
       for (const worker of this.#workers) {
         if (worker.timer) clearTimeout(worker.timer);
         worker.state = WorkerState.Doomed;
