@@ -95,13 +95,25 @@ const discardFrame: FrameDecoder<null> = (kind, bytes, view, offset, length) => 
   return null;
 };
 
+/**
+ * Reads and drops what is left in `ring`. A reader killed in the middle of a read
+ * (terminate() runs no `finally`) may leave the ring's counts ahead of its frames:
+ * a read then fails without taking anything, and would fail for ever. This runs
+ * in a closing thread (often in its exit handlers), so it stops there, and after
+ * as many reads as the ring claims to hold: what is left is freed with the ring's memory.
+ */
 function drain(ring: MessageRing): void {
-  for (;;) {
+  // At most as many reads as the ring says it holds (plus one to see the end): a ring
+  // left inconsistent by a killed reader must not keep a closing thread busy for ever.
+  for (let reads = ring.size + 1; reads > 0; reads--) {
+    const before = ring.size;
     try {
       const result = ring.tryRead(discardFrame);
       if (result === NOTHING || result === CLOSED) return;
     } catch {
-      // A frame that cannot be decoded here is dropped all the same (tryRead consumed it).
+      // A frame that cannot be decoded here is dropped all the same (tryRead consumed it);
+      // a read that took nothing will not take anything next time either.
+      if (ring.size >= before) return;
     }
   }
 }

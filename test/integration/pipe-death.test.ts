@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as mp from "multiproc";
+import { SharedRegion } from "../../src/memory/region.ts";
+import { kWire } from "../../src/symbols.ts";
 import { native } from "../../src/util/native.ts";
 import * as w from "../fixtures/pipe-death.ts";
 import { forEachContext } from "../helpers/contexts.ts";
@@ -170,4 +172,23 @@ forEachContext((context) => {
     assertNothingListed(Atomics.load(s, 0));
     assert.equal(native().lookup(`multiproc.death.worker.${Atomics.load(s, 0)}`), undefined, "the list of its workers is forgotten");
   });
+});
+
+test("a pipe whose reader was killed mid-read still closes: the last close does not spin on what it cannot drain", T, async () => {
+  // terminate() runs no `finally`: a reader killed after taking a frame but before counting it
+  // leaves the ring's item count ahead of its frames. Drain used to retry that read for ever
+  // (in the survivor's exit handlers, so it never exited: the soak's 1-in-80 "survivor-stuck").
+  const [a, b] = mp.Pipe<number>(false);
+  b.send(1);
+  const wired = (a as unknown as { [kWire](): { state: { handles: Parameters<typeof SharedRegion.open>[0]; rings: { region: Parameters<typeof SharedRegion.open>[0] }[] } } })[kWire]();
+  Atomics.sub(SharedRegion.open(wired.state.handles).int32(0, 2), 0, 1); // undo the count wiring added: nobody adopts it
+  const ITEMS = 32; // src/memory/ring.ts: frames published and not yet taken
+  Atomics.add(SharedRegion.open(wired.state.rings[0]!.region).int32(0, 64), ITEMS, 1);
+  // Closed in a worker, so that a spinning drain fails the test instead of hanging it.
+  const p = new mp.Process({ target: w.closeBoth, args: [a, b] });
+  p.start();
+  a.close();
+  b.close();
+  await within(p.join(), 20_000, "join of the worker closing the last handles");
+  assert.equal(p.exitCode, 0);
 });

@@ -162,7 +162,6 @@ if (soakEnabled) {
       const key = `${victim}-killed:${noticed ? (victim === "sender" ? (Atomics.load(got, 2) ? "receiver-saw-EOF" : "receiver-ended-without-EOF") : `sender-exit-${survivor.exitCode}`) : "survivor-stuck"}`;
       outcomes[key] = (outcomes[key] ?? 0) + 1;
       if (!noticed) {
-        { const lp = (globalThis as any).__lastPipe; if (lp) { const c = new Int32Array(lp.rings[0], 0, 40); console.error(`[dbg STUCK] victim=${victim} handles=${lp.counts[0]},${lp.counts[1]} P=${c[0]}/${c[4]} C=${c[16]}/${c[20]} RC=${c[38]} sent=${Atomics.load(sent, 0)}`); await sleep(200); console.error(`[dbg STUCK+200] sent=${Atomics.load(sent, 0)} P=${c[0]}/${c[4]} C=${c[16]}/${c[20]}`); } }
         stuckRounds.push({ round: rounds, victim, received: Atomics.load(got, 0), sent: Atomics.load(sent, 0) });
         Atomics.store(stopFlag, 0, 1);
         await stop(survivor, "kill");
