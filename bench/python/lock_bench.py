@@ -13,6 +13,19 @@ import os
 import time
 
 
+def run_timed(procs, ready, go, stop, duration):
+    """Starts the processes, waits until each is ready, lets them run for `duration` s, then stops and joins them."""
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready.acquire()
+    go.set()
+    time.sleep(duration)
+    stop.set()
+    for p in procs:
+        p.join()
+
+
 def uncontended(duration):
     lock = mp.Lock()
     ops = 0
@@ -47,15 +60,7 @@ def contended(duration):
     go, stop = mp.Event(), mp.Event()
     out = mp.RawArray("d", 4)
     procs = [mp.Process(target=contender, args=(lock, ready, go, stop, out, i)) for i in range(2)]
-    for p in procs:
-        p.start()
-    for _ in procs:
-        ready.acquire()
-    go.set()
-    time.sleep(duration)
-    stop.set()
-    for p in procs:
-        p.join()
+    run_timed(procs, ready, go, stop, duration)
     return round(out[0] / out[1] + out[2] / out[3])
 
 
@@ -93,15 +98,7 @@ def ping_pong(duration):
         mp.Process(target=ponger, args=(ping, pong, ready, go, out)),
         mp.Process(target=pinger, args=(ping, pong, ready, go, stop, out)),
     ]
-    for p in procs:
-        p.start()
-    for _ in procs:
-        ready.acquire()
-    go.set()
-    time.sleep(duration)
-    stop.set()
-    for p in procs:
-        p.join()
+    run_timed(procs, ready, go, stop, duration)
     return round(out[0], 2)
 
 
