@@ -42,7 +42,9 @@ export class PoolWorker {
   ) {}
 
   get origin(): string {
-    this.#origin ??= `${this.name} (thread ${this.handle.ident}, pid ${this.handle.pid})`;
+    // A worker thread shares its parent's pid and is told apart by its thread id; an OS process by its pid.
+    const { ident, pid } = this.handle;
+    this.#origin ??= ident === pid ? `${this.name} (pid ${pid})` : `${this.name} (thread ${ident}, pid ${pid})`;
     return this.#origin;
   }
 }
