@@ -12,6 +12,8 @@ import { getEntryModule } from "../wire/functions.ts";
 const TS_FILE = /\.(?:c|m)?tsx?$/;
 
 let cached: string | null | undefined;
+/** typeScriptImport()'s answer, found once (it reads tsx's package.json). */
+let cachedImport: string | null | undefined;
 /** tsx's package.json, found along with `cached`. */
 let tsxManifest: string | null = null;
 
@@ -60,8 +62,9 @@ export function typeScriptLoader(): string | null {
  * worker thread, a process can load hooks from its command line.
  */
 export function typeScriptImport(): string | null {
-  if (!typeScriptLoader() || !tsxManifest) return null;
-  return esmEntry(tsxManifest, "./esm");
+  if (cachedImport !== undefined) return cachedImport;
+  cachedImport = typeScriptLoader() && tsxManifest ? esmEntry(tsxManifest, "./esm") : null;
+  return cachedImport;
 }
 
 /** The parent's execArgv without tsx's own hooks (the worker registers tsx itself). */

@@ -55,12 +55,17 @@ function toAtomicsTimeout(timeout: number | undefined): number {
  */
 const SPIN_BEFORE_SLEEP = 4096;
 
+/** Whether `view[index]` stops being `expected` within the bounded look before a sleep. */
+function changesSoon(view: Int32Array, index: number, expected: number): boolean {
+  for (let i = 0; i < SPIN_BEFORE_SLEEP; i++) {
+    if (Atomics.load(view, index) !== expected) return true;
+  }
+  return false;
+}
+
 export const atomicsWaitCore: WaitCore = {
   waitSync(view, index, expected, timeout) {
-    const spins = SPIN_BEFORE_SLEEP;
-    for (let i = 0; i < spins; i++) {
-      if (Atomics.load(view, index) !== expected) return "not-equal";
-    }
+    if (changesSoon(view, index, expected)) return "not-equal";
     return Atomics.wait(view, index, expected, toAtomicsTimeout(timeout));
   },
 
@@ -92,10 +97,7 @@ export const atomicsWaitCore: WaitCore = {
  */
 export const futexWaitCore: WaitCore = {
   waitSync(view, index, expected, timeout) {
-    const spins = SPIN_BEFORE_SLEEP;
-    for (let i = 0; i < spins; i++) {
-      if (Atomics.load(view, index) !== expected) return "not-equal";
-    }
+    if (changesSoon(view, index, expected)) return "not-equal";
     return native().futexWait(view, index, expected, timeout ?? undefined);
   },
 
@@ -113,19 +115,23 @@ export const futexWaitCore: WaitCore = {
  * Atomics otherwise. Until this thread touches OS shared memory, one boolean test
  * decides (measured: no difference from calling atomicsWaitCore directly).
  */
+function isOsShared(view: Int32Array): boolean {
+  return osSharedInUse && osSharedBuffers.has(view.buffer as SharedArrayBuffer);
+}
+
 export const waitCore: WaitCore = {
   waitSync(view, index, expected, timeout) {
-    if (osSharedInUse && osSharedBuffers.has(view.buffer as SharedArrayBuffer)) return futexWaitCore.waitSync(view, index, expected, timeout);
+    if (isOsShared(view)) return futexWaitCore.waitSync(view, index, expected, timeout);
     return atomicsWaitCore.waitSync(view, index, expected, timeout);
   },
 
   waitAsync(view, index, expected, timeout) {
-    if (osSharedInUse && osSharedBuffers.has(view.buffer as SharedArrayBuffer)) return futexWaitCore.waitAsync(view, index, expected, timeout);
+    if (isOsShared(view)) return futexWaitCore.waitAsync(view, index, expected, timeout);
     return atomicsWaitCore.waitAsync(view, index, expected, timeout);
   },
 
   notify(view, index, count) {
-    if (osSharedInUse && osSharedBuffers.has(view.buffer as SharedArrayBuffer)) return futexWaitCore.notify(view, index, count);
+    if (isOsShared(view)) return futexWaitCore.notify(view, index, count);
     return Atomics.notify(view, index, count);
   },
 };
