@@ -22,6 +22,7 @@ export { Pipe, type Connection } from "./connection.ts";
 export { Pool } from "./pool/pool.ts";
 export type { PoolOptions, SubmitOptions, ApplyOptions, ApplyAsyncOptions, MapOptions, MapAsyncOptions } from "./pool/pool.ts";
 export type { AsyncResult, IMapIterator } from "./pool/results.ts";
+export type { PoolStats, TimeSummary } from "./pool/stats.ts";
 export { transfer } from "./transfer.ts";
 export {
   createValue as Value, createRawValue as RawValue, createSharedArray as Array, createRawArray as RawArray,

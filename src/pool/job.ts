@@ -58,6 +58,8 @@ export interface Task {
   wired: boolean;
   /** Index of items[0] in the job's input; null for apply. */
   start: number | null;
+  /** When it was queued (performance.now()), for pool.stats()' waitTime. */
+  queuedAt?: number;
   /** Settled by the parent (timed out) while its worker still ran it. */
   settled?: boolean;
   /** Asked back from the worker it waits in (see #steal). */

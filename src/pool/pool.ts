@@ -24,6 +24,7 @@ import type { Input } from "./feed.ts";
 import { ApplySink, AsyncResult, IMapIterator, MapSink, validateTimeout } from "./results.ts";
 import type { ResultCallbacks } from "./results.ts";
 import { Scheduler } from "./scheduler.ts";
+import type { PoolStats } from "./stats.ts";
 import type { Job, JobSink } from "./scheduler.ts";
 
 export interface PoolOptions {
@@ -436,6 +437,17 @@ export class Pool {
     const caller: { stack?: string } = {};
     Error.captureStackTrace(caller, this.imapUnordered);
     return this.#submitIMap<Awaited<R>>(fn, iterable, false, options, caller);
+  }
+
+  /**
+   * A snapshot of the pool: its workers (alive, idle), its tasks (queued, running,
+   * completed, failed; a task is one chunk) and percentiles of recent tasks' run
+   * and wait times in ms. multiproc's own; Python's Pool has no such call.
+   * @example
+   * const { idle, queued, runTime } = pool.stats();
+   */
+  stats(): PoolStats {
+    return this.#scheduler.stats();
   }
 
   /** Takes no new tasks; workers exit once the submitted work is done (Python's `close`). */

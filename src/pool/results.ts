@@ -269,6 +269,7 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
   #failure: { error: unknown } | null = null;
   #finished = false;
   #waiters: Waiter<R>[] = [];
+  #draining = false;
   #hooks: IMapHooks | undefined;
 
   /** Made by the pool; not meant to be constructed by users. */
@@ -345,14 +346,26 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
     this.#hooks?.consumed(entry.chunk);
   }
 
+  /**
+   * Hands results to waiting next() calls. Re-entrant calls return at once:
+   * taking a result frees a window slot, which reads more input, which may end
+   * the input (setLength) and drain again from inside #take; the outer loop
+   * re-reads the state after every take, so it sees whatever the inner call would.
+   */
   #drain(): void {
-    while (this.#waiters.length > 0) {
-      const taken = this.#take();
-      if (!taken) return;
-      const waiter = this.#waiters.shift()!;
-      if (waiter.timer) clearTimeout(waiter.timer);
-      if (taken.ok) waiter.resolve(taken.result);
-      else waiter.reject(taken.error);
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      while (this.#waiters.length > 0) {
+        const taken = this.#take();
+        if (!taken) return;
+        const waiter = this.#waiters.shift()!;
+        if (waiter.timer) clearTimeout(waiter.timer);
+        if (taken.ok) waiter.resolve(taken.result);
+        else waiter.reject(taken.error);
+      }
+    } finally {
+      this.#draining = false;
     }
   }
 

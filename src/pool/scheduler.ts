@@ -30,9 +30,16 @@ import { decodeFromWire } from "../wire/serialize.ts";
 import { FunctionTable } from "./function-table.ts";
 import { Job, type JobSink, type Source, type Task } from "./job.ts";
 import { TaskQueue } from "./task-queue.ts";
+import { DurationSamples, type PoolStats } from "./stats.ts";
 import { PIPELINE_DEPTH, PIPELINE_MAX_TASK_MS, PoolWorker, WorkerState } from "./worker-slot.ts";
 
 export { Job, type JobSink, type Source, type Task } from "./job.ts";
+
+/** This many workers in a row dying before they are ready breaks the pool (a start-up failure that repeats). */
+const MAX_START_DEATHS = 5;
+/** The pause before replacing a worker that died while starting; doubles with each such death in a row. */
+const RESPAWN_PAUSE_MS = 50;
+const RESPAWN_PAUSE_MAX_MS = 2_000;
 
 export interface SchedulerOptions {
   processes: number;
@@ -58,6 +65,14 @@ export class Scheduler {
   readonly #jobs = new Set<Job>();
   readonly #sources = new Set<Source>();
   #startupError: unknown = null;
+  /** Workers that died while starting since a worker last became ready. */
+  #startDeaths = 0;
+  #respawnTimer: NodeJS.Timeout | undefined;
+  #respawnNow = false;
+  #completed = 0;
+  #failed = 0;
+  readonly #runTimes = new DurationSamples();
+  readonly #waitTimes = new DurationSamples();
   #nextJob = 1;
   readonly #functions = new FunctionTable();
   #joined: Promise<void>;
@@ -147,10 +162,27 @@ export class Scheduler {
     if (index >= 0) this.#idle.splice(index, 1);
   }
 
-  /** Starts workers until `processes` of them can take tasks (CPython's _maintain_pool). */
+  /**
+   * Starts workers until `processes` of them can take tasks (CPython's _maintain_pool).
+   * After workers died while starting, the replacements wait a pause that doubles
+   * with each such death, so a machine that kills every new worker sees no spawn storm.
+   */
   #maintain(): void {
     if (this.#state === PoolState.Terminate || this.#startupError !== null) return;
     if (this.#state === PoolState.Close && !this.#hasWork()) return;
+    if (this.#respawnTimer) return;
+    if (this.#startDeaths > 0 && !this.#respawnNow) {
+      const pause = Math.min(RESPAWN_PAUSE_MAX_MS, RESPAWN_PAUSE_MS * 2 ** (this.#startDeaths - 1));
+      this.#respawnTimer = setTimeout(() => {
+        this.#respawnTimer = undefined;
+        this.#respawnNow = true;
+        this.#maintain();
+        this.#respawnNow = false;
+      }, pause);
+      // Only waiting work keeps the program alive for the pause.
+      if (!this.#hasWork()) this.#respawnTimer.unref();
+      return;
+    }
     let live = 0;
     for (const worker of this.#workers) {
       if (worker.state === WorkerState.Starting || worker.state === WorkerState.Ready) live++;
@@ -170,6 +202,7 @@ export class Scheduler {
       case "ready":
         if (worker.state !== WorkerState.Starting) return;
         worker.state = WorkerState.Ready;
+        this.#startDeaths = 0;
         this.#makeIdle(worker);
         this.#dispatch();
         if (worker.idle && this.#queue.live === 0) this.#steal();
@@ -198,9 +231,11 @@ export class Scheduler {
     const now = performance.now();
     const took = now - worker.runningSince;
     worker.averageMs = worker.averageMs === Infinity ? took : worker.averageMs * 0.75 + took * 0.25;
+    this.#runTimes.add(took);
+    if (message.ok) this.#completed++;
+    else this.#failed++;
     if (worker.inflight.length > 0) {
-      worker.runningSince = now;
-      this.#startTimer(worker);
+      this.#started(worker, now);
     } else if (worker.state === WorkerState.Ready) {
       this.#makeIdle(worker);
     }
@@ -267,6 +302,7 @@ export class Scheduler {
       if (job.cancelled) {
         this.finishIfDone(job);
       } else if (i === 0) {
+        this.#failed++;
         job.sink.chunkFailed(task.chunk, this.#lostError(worker, exit, "while running this task"));
         this.finishIfDone(job);
       } else {
@@ -274,8 +310,19 @@ export class Scheduler {
       }
     }
     if (this.#state !== PoolState.Terminate) {
-      if (wasStarting && this.#startupError === null) {
-        this.#break(exit.error ?? this.#lostError(worker, exit, "while starting"));
+      // A start-up error (a module that throws on import, an initializer that
+      // throws) came as "startup-failed" and broke the pool already. A worker that
+      // dies while starting without one was killed from outside or crashed: it is
+      // replaced, after a growing pause, and only a run of such deaths with no
+      // worker ready in between breaks the pool.
+      if (wasStarting && this.#startupError === null && ++this.#startDeaths >= MAX_START_DEATHS) {
+        this.#break(
+          new WorkerLostError(
+            `${this.#startDeaths} pool workers in a row died before they were ready, the last one: ` +
+              `${this.#lostError(worker, exit, "while starting").message}; the pool starts no more workers`,
+            { pid: worker.handle.pid, exitCode: exit.exitCode, signal: exit.signal, ...(exit.error ? { cause: exit.error } : {}) },
+          ),
+        );
       }
       for (let i = requeue.length - 1; i >= 0; i--) this.#requeueFront(requeue[i]!);
       this.#maintain();
@@ -309,10 +356,14 @@ export class Scheduler {
 
   /** Queues a task of a live job. */
   enqueue(task: Task): void {
+    task.queuedAt = performance.now();
     this.#queue.push(task);
     this.#dispatch();
-    // Work waiting for workers that are still starting must keep the program alive.
-    if (this.#queue.live > 0) for (const worker of this.#workers) if (worker.state === WorkerState.Starting) this.#updateRef(worker);
+    // Work waiting for workers that are still starting (or yet to be started) must keep the program alive.
+    if (this.#queue.live > 0) {
+      for (const worker of this.#workers) if (worker.state === WorkerState.Starting) this.#updateRef(worker);
+      this.#respawnTimer?.ref();
+    }
   }
 
   #requeueFront(task: Task): void {
@@ -389,10 +440,7 @@ export class Scheduler {
     job.running++;
     worker.sent++;
     worker.inflight.push(task);
-    if (worker.inflight.length === 1) {
-      worker.runningSince = performance.now();
-      this.#startTimer(worker);
-    }
+    if (worker.inflight.length === 1) this.#started(worker, performance.now());
     this.#updateRef(worker);
     const maxTasks = this.#options.maxTasks;
     if (maxTasks !== null && worker.sent >= maxTasks) {
@@ -420,6 +468,14 @@ export class Scheduler {
     return uncloneableError(task.items[bad], `iterable[${task.start + bad}]`, "an item of the iterable to a pool worker", error);
   }
 
+  /** The worker's first in-flight task starts now: its wait ends, its timeout starts. */
+  #started(worker: PoolWorker, now: number): void {
+    const task = worker.inflight[0]!;
+    worker.runningSince = now;
+    if (task.queuedAt !== undefined) this.#waitTimes.add(now - task.queuedAt);
+    this.#startTimer(worker);
+  }
+
   #startTimer(worker: PoolWorker): void {
     const task = worker.inflight[0]!;
     const timeout = task.job.timeout;
@@ -433,6 +489,7 @@ export class Scheduler {
     if (worker.inflight[0] !== task || worker.state === WorkerState.Doomed) return;
     worker.timer = undefined;
     task.settled = true;
+    this.#failed++;
     const { job } = task;
     job.running--;
     worker.state = WorkerState.Doomed;
@@ -498,6 +555,27 @@ export class Scheduler {
     if (job.queued === 0 && job.running === 0 && job.source === null && this.#jobs.delete(job)) job.onFinish?.();
   }
 
+  // ------------------------------------------------------------ stats
+
+  stats(): PoolStats {
+    let idle = 0;
+    let running = 0;
+    for (const worker of this.#workers) {
+      running += worker.inflight.length;
+      if (worker.state === WorkerState.Ready && worker.inflight.length === 0) idle++;
+    }
+    return {
+      workers: this.#workers.size,
+      idle,
+      queued: this.#queue.live,
+      running,
+      completed: this.#completed,
+      failed: this.#failed,
+      runTime: this.#runTimes.summary(),
+      waitTime: this.#waitTimes.summary(),
+    };
+  }
+
   // ------------------------------------------------------------ lifecycle
 
   close(): void {
@@ -524,6 +602,8 @@ export class Scheduler {
   terminate(error: Error): Promise<void> {
     if (this.#state !== PoolState.Terminate) {
       this.#state = PoolState.Terminate;
+      clearTimeout(this.#respawnTimer);
+      this.#respawnTimer = undefined;
       for (const job of [...this.#jobs]) this.abortJob(job, error);
       this.#queue.clear();
       for (const worker of this.#workers) {

@@ -4,6 +4,7 @@ import * as mp from "multiproc";
 import { forEachContext } from "../helpers/contexts.ts";
 import { square } from "../fixtures/square.ts";
 import { squareUnlessThree } from "../fixtures/raise.ts";
+import { zeroFinishesLast } from "../fixtures/sleep.ts";
 
 const T = { timeout: 60_000 };
 const range = (n: number) => [...Array(n).keys()];
@@ -226,5 +227,15 @@ forEachContext((context) => {
     }
     assert.deepEqual(await collect(pool.imap(square, gen(), { chunkSize: 4 })), range(30).map(square));
     assert.deepEqual((await collect(pool.imapUnordered(square, gen()))).sort((a, b) => a - b), range(30).map(square));
+  });
+
+  test("imap whose input ends while a result is taken, the last chunk first in line (issue 7.1)", T, async () => {
+    // 8 items = the read-ahead window of Pool(2): taking chunk 0, which lands last,
+    // reads the end of the input, which used to drain the only waiter from inside the drain.
+    await using pool = new mp.Pool({ processes: 2, context });
+    assert.deepEqual(await collect(pool.imap(zeroFinishesLast, range(8))), range(8));
+    const unordered = await collect(pool.imapUnordered(zeroFinishesLast, range(8)));
+    assert.deepEqual(unordered.sort((a, b) => a - b), range(8));
+    assert.equal(unordered.length, 8);
   });
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as mp from "multiproc";
 import { forEachContext } from "../helpers/contexts.ts";
+import { waitUntil } from "../helpers/wait.ts";
 import { square } from "../fixtures/square.ts";
 import { blockThen, countAndReturn, sleepThen, spinForever, timed } from "../fixtures/sleep.ts";
 
@@ -20,6 +21,8 @@ forEachContext((context) => {
     const took = performance.now() - started;
     assert.ok(took >= 290 && took < 10_000, `timed out after ${took} ms`);
     assert.equal(await pool.apply(square, [7], { timeout: 5_000 }), 49);
+    // The replacement starts in its own time (seconds on a loaded machine); wait until it is ready.
+    await waitUntil(() => pool.stats().idle === 2, "the replacement worker is ready");
     const runs = await Promise.all([0, 1].map(() => pool.applyAsync(timed, [300]).get()));
     assert.equal(new Set(runs.map((r) => r.ident)).size, 2, "two workers again after the replacement");
     assert.ok(runs[0]!.start < runs[1]!.end && runs[1]!.start < runs[0]!.end, "they overlap");
