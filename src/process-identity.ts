@@ -21,6 +21,8 @@ interface IdentityState {
   isMain: boolean;
   /** Python's `_identity`: [] in the main process, the parent's path plus this child's number below it. */
   path: number[];
+  /** URLs of the user modules this worker is importing now (Python's `_inheriting`). */
+  importing?: string[];
 }
 
 function state(): IdentityState {
@@ -55,4 +57,40 @@ export function becomeWorker(current: ProcessIdentity, parent: ProcessIdentity, 
 /** This process's identity path (see IdentityState.path). */
 export function identityPath(): readonly number[] {
   return state().path;
+}
+
+/** Marks `url` as being imported by this worker until `done` settles; returns `done`. */
+export async function whileImporting<T>(url: string, done: Promise<T>): Promise<T> {
+  const importing = (state().importing ??= []);
+  importing.push(url);
+  try {
+    return await done;
+  } finally {
+    importing.splice(importing.lastIndexOf(url), 1);
+  }
+}
+
+/**
+ * Refuses to start workers from a worker that is still importing a module
+ * (CPython's spawn._check_not_importing_main): that is a program whose main code
+ * runs again in every worker, because it is not guarded, and would start workers
+ * without end.
+ * @throws Error naming mp.isMainProcess() and the two-line fix.
+ */
+export function checkNotImporting(what: string): void {
+  const importing = state().importing;
+  if (!importing || importing.length === 0) return;
+  const module = importing[importing.length - 1]!;
+  throw Object.assign(
+    new Error(
+      `${what} in worker ${state().current.name} while it was still importing ${module}. ` +
+        "A worker imports your program's modules to find its functions, and that runs their top level again: " +
+        "this usually means the main code is not guarded, and every worker would start workers of its own. " +
+        "Guard the code that creates pools and starts processes (Python's `if __name__ == \"__main__\":`):\n\n" +
+        "    if (mp.isMainProcess()) {\n" +
+        "      // create pools, start processes\n" +
+        "    }\n",
+    ),
+    { code: "ERR_MP_STARTED_WHILE_IMPORTING" },
+  );
 }

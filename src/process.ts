@@ -11,12 +11,12 @@
 import os from "node:os";
 import type { WorkerExit, WorkerHandle } from "./backends/backend.ts";
 import { backendFor } from "./backends/index.ts";
-import { currentIdentity, parentIdentity, type ProcessIdentity } from "./process-identity.ts";
+import { checkNotImporting, currentIdentity, parentIdentity, type ProcessIdentity } from "./process-identity.ts";
 import { commonBootstrap, moduleUrls, nextChildIdentity } from "./spawn.ts";
 import { resolveStartMethod } from "./start-method.ts";
 import { uncloneableError } from "./wire/clone-check.ts";
 import { decodeError } from "./wire/errors.ts";
-import { resolveFunction, type FunctionRef } from "./wire/functions.ts";
+import { resolveFunction, withOrigin, type FunctionRef } from "./wire/functions.ts";
 import type { ProcessTarget, RunMessage } from "./wire/protocol.ts";
 import { encodeForWire } from "./wire/serialize.ts";
 import type { StartMethod } from "./backends/backend.ts";
@@ -118,6 +118,7 @@ export class Process {
   start(): void {
     this.#checkNotClosed();
     if (this.#state !== "initial") throw new Error("cannot start a process twice");
+    checkNotImporting(`Process ${this.name} was started`);
     if (currentIdentity().daemon) throw new Error("daemonic processes are not allowed to have children");
     const { message, transfer } = this.#runMessage();
     let resolveExited!: () => void;
@@ -166,7 +167,8 @@ export class Process {
       target = { kind: "instance", cls, fields: encoded.value as Record<string, unknown> };
       return { message: { type: "run", target, wired: encoded.wired }, transfer: [] };
     }
-    const fn: FunctionRef | null = this.#target ? resolveFunction(this.#target, this.#modules, "`target`") : null;
+    // A target sent as source text prints its own error in the child: it carries its module to name there.
+    const fn: FunctionRef | null = this.#target ? withOrigin(resolveFunction(this.#target, this.#modules, "`target`")) : null;
     const encoded = encodeForWire(this.#args);
     target = fn
       ? { kind: "function", fn, args: encoded.value as unknown[] }

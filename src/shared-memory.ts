@@ -48,6 +48,35 @@ let revivingBuffer: SharedArrayBuffer | undefined;
  * const shm = new mp.SharedMemory({ create: true, size: 1024 });
  * const other = new mp.SharedMemory({ name: shm.name }); // in any worker
  */
+/** The longest name a block may have: the OS's NAME_MAX (255) less the leading "/" of a POSIX shm name. */
+const MAX_NAME_LENGTH = 254;
+
+/**
+ * A block's name is one file name of the OS's shared-memory namespace
+ * (/dev/shm/<name> on Linux), as CPython passes it to shm_open after a "/":
+ * no "/" inside, not "." or "..", no NUL, at most 254 bytes.
+ */
+function checkBlockName(name: unknown): asserts name is string {
+  if (typeof name !== "string" || name.length === 0) {
+    throw new TypeError(`Expected \`name\` to be a non-empty string, got \`${String(name)}\` (${typeof name})`);
+  }
+  const problem = name.includes("/")
+    ? 'it contains "/"'
+    : name === "." || name === ".." || name.includes("..")
+      ? 'it contains ".."'
+      : name.includes("\0")
+        ? "it contains a NUL character"
+        : Buffer.byteLength(name) > MAX_NAME_LENGTH
+          ? `it is longer than ${MAX_NAME_LENGTH} bytes`
+          : null;
+  if (problem) {
+    throw new RangeError(
+      `Invalid SharedMemory name ${JSON.stringify(name)}: ${problem}. A name is one file name in the OS's shared-memory ` +
+        'namespace (like CPython\'s "psm_1a2b3c"): letters, digits, "_", "-" and "." but not "/" or "..", at most 254 bytes.',
+    );
+  }
+}
+
 export class SharedMemory {
   readonly #name: string;
   readonly #buffer: SharedArrayBuffer;
@@ -58,9 +87,12 @@ export class SharedMemory {
       throw new TypeError(`Expected SharedMemory options to be an object like { name, create, size }, got ${String(options)}`);
     }
     const { name = null, create = false, size = 0 } = options;
-    if (name !== null && (typeof name !== "string" || name.length === 0)) {
-      throw new TypeError(`Expected \`name\` to be a non-empty string, got \`${String(name)}\` (${typeof name})`);
+    // As CPython: the size is checked first, whatever else is wrong.
+    if (typeof size !== "number" || !Number.isInteger(size) || size < 0) {
+      const ErrorClass = typeof size === "number" ? RangeError : TypeError;
+      throw new ErrorClass(`Expected \`size\` to be an integer number of bytes >= 0, got \`${String(size)}\` (${typeof size})`);
     }
+    if (name !== null) checkBlockName(name);
     if (typeof create !== "boolean") throw new TypeError(`Expected \`create\` to be a boolean, got ${typeof create}`);
     const reviving = revivingBuffer;
     revivingBuffer = undefined;
@@ -68,9 +100,7 @@ export class SharedMemory {
       this.#name = name!;
       this.#buffer = reviving;
     } else if (create) {
-      if (typeof size !== "number" || !Number.isInteger(size) || size <= 0) {
-        throw new RangeError(`Expected \`size\` to be an integer > 0 when creating a block, got \`${String(size)}\` (${typeof size})`);
-      }
+      if (size === 0) throw new RangeError("Expected `size` to be an integer > 0 when creating a block, got `0` (number)");
       const buffer = new SharedArrayBuffer(size);
       let chosen = name;
       if (chosen === null) {

@@ -11,6 +11,7 @@ import type { TransferListItem } from "node:worker_threads";
 import type { ResourceLimits, StartMethod } from "../backends/backend.ts";
 import { backendFor } from "../backends/index.ts";
 import { cpuCount } from "../process.ts";
+import { checkNotImporting } from "../process-identity.ts";
 import { commonBootstrap, moduleUrls, nextChildIdentity } from "../spawn.ts";
 import { resolveStartMethod } from "../start-method.ts";
 import { uncloneableError } from "../wire/clone-check.ts";
@@ -42,7 +43,15 @@ export interface PoolOptions {
   modules?: (string | URL)[];
   /** Per-worker memory and stack limits, with Node's names. */
   resourceLimits?: ResourceLimits;
+  /**
+   * The most workers `processes` may ask for, a guard against a typo that would
+   * start a billion threads or processes. Raise it to run more. @default 256
+   */
+  maxProcesses?: number;
 }
+
+/** The default cap on `processes` (see PoolOptions.maxProcesses). */
+export const DEFAULT_MAX_PROCESSES = 256;
 
 /** Options of every call that submits work. */
 export interface SubmitOptions {
@@ -172,6 +181,14 @@ export class Pool {
       throw new TypeError(`Expected the Pool's options to be a number of processes or an object, got ${describe(options)}`);
     }
     this.#processes = opts.processes === undefined || opts.processes === null ? cpuCount() : checkInteger("processes", opts.processes, 1);
+    const maxProcesses = opts.maxProcesses === undefined ? DEFAULT_MAX_PROCESSES : checkInteger("maxProcesses", opts.maxProcesses, 1);
+    if (this.#processes > maxProcesses) {
+      throw new RangeError(
+        `Expected \`processes\` to be at most ${maxProcesses}` +
+          (opts.maxProcesses === undefined ? " (the default cap, against starting workers without bound by mistake)" : " (`maxProcesses`)") +
+          `, got ${describe(this.#processes)}; to run more workers, raise the cap: new mp.Pool({ processes: ${this.#processes}, maxProcesses: ${this.#processes} })`,
+      );
+    }
     const maxTasks =
       opts.maxTasksPerChild === undefined || opts.maxTasksPerChild === null ? null : checkInteger("maxTasksPerChild", opts.maxTasksPerChild, 1);
     checkFunction("initializer", opts.initializer ?? undefined);
@@ -188,6 +205,7 @@ export class Pool {
       throw uncloneableError(initArgs, "initArgs", "the initializer's arguments to the pool workers", error);
     }
     const modules = opts.modules;
+    checkNotImporting("A Pool was created");
     this.#scheduler = new Scheduler({
       processes: this.#processes,
       backend,

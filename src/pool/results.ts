@@ -33,7 +33,9 @@ function runCallback<T>(fn: (value: T) => void, value: T): void {
 export function validateTimeout(timeout: unknown, name = "timeout"): number | undefined {
   if (timeout === undefined || timeout === null) return undefined;
   if (typeof timeout !== "number" || Number.isNaN(timeout) || timeout < 0) {
-    throw new TypeError(`Expected \`${name}\` to be a number of milliseconds >= 0, got \`${String(timeout)}\` (${typeof timeout})`);
+    // As every other check: the wrong type is a TypeError, a number out of range a RangeError.
+    const ErrorClass = typeof timeout === "number" ? RangeError : TypeError;
+    throw new ErrorClass(`Expected \`${name}\` to be a number of milliseconds >= 0, got \`${String(timeout)}\` (${typeof timeout})`);
   }
   return timeout;
 }

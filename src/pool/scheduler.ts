@@ -20,11 +20,11 @@
  *   of cancelled jobs stay in `queue` and are skipped when reached.
  */
 import type { TransferListItem } from "node:worker_threads";
-import type { ResourceLimits, WorkerBackend, WorkerExit } from "../backends/backend.ts";
+import type { ResourceLimits, WorkerBackend, WorkerExit, WorkerHandle } from "../backends/backend.ts";
 import { TimeoutError, WorkerLostError } from "../errors.ts";
 import { findUncloneable, uncloneableError } from "../wire/clone-check.ts";
 import { decodeError } from "../wire/errors.ts";
-import type { FunctionRef } from "../wire/functions.ts";
+import { explainSourceError, type FunctionRef } from "../wire/functions.ts";
 import type { PoolBootstrap, TaskMessage, WorkerMessage } from "../wire/protocol.ts";
 import { decodeFromWire } from "../wire/serialize.ts";
 import { FunctionTable } from "./function-table.ts";
@@ -83,7 +83,7 @@ export class Scheduler {
     this.#joined = new Promise((resolve) => {
       this.#resolveJoined = resolve;
     });
-    for (let i = 0; i < options.processes; i++) this.#spawn();
+    this.#maintain();
   }
 
   /** The error that stopped workers from starting, if any. */
@@ -116,21 +116,49 @@ export class Scheduler {
 
   // ------------------------------------------------------------ workers
 
-  #spawn(): void {
+  /**
+   * Starts one worker. A worker that cannot even be spawned (the OS refused a
+   * thread or a process) counts as one that died while starting; the error goes
+   * to the pending calls if that keeps happening, never out of an event handler.
+   * Returns false when it could not.
+   */
+  #spawn(): boolean {
     const bootstrap = this.#options.nextBootstrap();
     const name = bootstrap.identity.name;
     let worker!: PoolWorker;
-    const handle = this.#options.backend.spawn({
-      bootstrap,
-      resourceLimits: this.#options.resourceLimits,
-      events: {
-        message: (message) => this.#onMessage(worker, message),
-        exit: (exit) => this.#onExit(worker, exit),
-      },
-    });
+    let handle: WorkerHandle;
+    try {
+      handle = this.#options.backend.spawn({
+        bootstrap,
+        resourceLimits: this.#options.resourceLimits,
+        events: {
+          message: (message) => this.#onMessage(worker, message),
+          exit: (exit) => this.#onExit(worker, exit),
+        },
+      });
+    } catch (error) {
+      this.#startFailed(`${name} could not be started: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+      return false;
+    }
     worker = new PoolWorker(name, handle);
     this.#workers.add(worker);
     this.#updateRef(worker);
+    return true;
+  }
+
+  /**
+   * A worker died (or could not be spawned) before it was ready, with no
+   * start-up error of its own: it is replaced after a pause (see #maintain), and
+   * MAX_START_DEATHS of these in a row, with no worker ready in between, break the pool.
+   */
+  #startFailed(what: string, details: ConstructorParameters<typeof WorkerLostError>[1]): void {
+    if (this.#startupError !== null || ++this.#startDeaths < MAX_START_DEATHS) return;
+    this.#break(
+      new WorkerLostError(
+        `${this.#startDeaths} pool workers in a row died before they were ready, the last one: ${what}; the pool starts no more workers`,
+        details,
+      ),
+    );
   }
 
   /** A worker keeps the program alive only while it has work (or work waits for it to start). */
@@ -187,7 +215,13 @@ export class Scheduler {
     for (const worker of this.#workers) {
       if (worker.state === WorkerState.Starting || worker.state === WorkerState.Ready) live++;
     }
-    for (; live < this.#options.processes; live++) this.#spawn();
+    for (; live < this.#options.processes; live++) {
+      if (!this.#spawn()) {
+        this.#respawnNow = false;
+        this.#maintain(); // after a pause, or not at all once the pool is broken
+        return;
+      }
+    }
   }
 
   #hasWork(): boolean {
@@ -245,7 +279,7 @@ export class Scheduler {
       if (message.ok) {
         job.sink.chunkDone(task.chunk, message.wired ? (decodeFromWire(message.values) as unknown[]) : message.values);
       } else {
-        job.sink.chunkFailed(task.chunk, decodeError(message.error, worker.origin, job.caller.stack));
+        job.sink.chunkFailed(task.chunk, explainSourceError(decodeError(message.error, worker.origin, job.caller.stack), job.fn));
       }
     }
     this.finishIfDone(job);
@@ -312,17 +346,10 @@ export class Scheduler {
     if (this.#state !== PoolState.Terminate) {
       // A start-up error (a module that throws on import, an initializer that
       // throws) came as "startup-failed" and broke the pool already. A worker that
-      // dies while starting without one was killed from outside or crashed: it is
-      // replaced, after a growing pause, and only a run of such deaths with no
-      // worker ready in between breaks the pool.
-      if (wasStarting && this.#startupError === null && ++this.#startDeaths >= MAX_START_DEATHS) {
-        this.#break(
-          new WorkerLostError(
-            `${this.#startDeaths} pool workers in a row died before they were ready, the last one: ` +
-              `${this.#lostError(worker, exit, "while starting").message}; the pool starts no more workers`,
-            { pid: worker.handle.pid, exitCode: exit.exitCode, signal: exit.signal, ...(exit.error ? { cause: exit.error } : {}) },
-          ),
-        );
+      // dies while starting without one was killed from outside or crashed.
+      if (wasStarting) {
+        const lost = this.#lostError(worker, exit, "while starting");
+        this.#startFailed(lost.message, { pid: lost.pid, exitCode: lost.exitCode, signal: lost.signal, cause: lost.cause });
       }
       for (let i = requeue.length - 1; i >= 0; i--) this.#requeueFront(requeue[i]!);
       this.#maintain();

@@ -3,6 +3,8 @@
  * first only when the module is TypeScript. Workers whose modules are all
  * JavaScript never load tsx, which keeps their start-up fast.
  */
+import { whileImporting } from "../process-identity.ts";
+
 const TYPESCRIPT_MODULE = /\.(?:c|m)?tsx?(?:[?#].*)?$/;
 
 let loaderUrl: string | null = null;
@@ -20,8 +22,12 @@ function registerLoader(url: string): Promise<void> {
   return registered;
 }
 
-/** `import(url)`, with TypeScript support switched on first when `url` needs it. */
+/**
+ * `import(url)`, with TypeScript support switched on first when `url` needs it.
+ * While the module's top level runs, the worker counts as importing: starting a
+ * Pool or Process then is refused (see checkNotImporting).
+ */
 export async function importModule(url: string): Promise<Record<string, unknown>> {
   if (loaderUrl && TYPESCRIPT_MODULE.test(url)) await registerLoader(loaderUrl);
-  return (await import(url)) as Record<string, unknown>;
+  return whileImporting(url, import(url) as Promise<Record<string, unknown>>);
 }

@@ -17,17 +17,24 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { moduleOfFunction } from "../util/function-origin.ts";
 import { importModule } from "../util/import-module.ts";
 
 export type FunctionRef =
   | { kind: "export"; module: string; name: string }
-  | { kind: "source"; source: string; name: string }
+  /** `origin`: the module that defines it, when it was looked up (only to explain errors). */
+  | { kind: "source"; source: string; name: string; origin?: string }
   | { kind: "global"; path: string };
+
+/** The code of the error a source-text function raises when it needs its module's scope. */
+export const SOURCE_SCOPE_ERROR = "ERR_MP_SOURCE_FUNCTION_SCOPE";
 
 const registered: string[] = [];
 const namespaces = new Map<string, Record<string, unknown>>();
 const exportTables = new Map<string, Map<string, string> | null>();
 const refCache = new WeakMap<object, FunctionRef>();
+/** Source references -> the function they were made from (to find its module if it fails). */
+const sourceFunctions = new WeakMap<FunctionRef, Function>();
 let entryModule: string | null | undefined;
 
 /** Normalizes a module given as a URL, a file URL string, or a path. */
@@ -149,7 +156,8 @@ export function resolveFunction(fn: unknown, modules: readonly string[] = [], wh
     throw new TypeError(`Expected ${what} to be a function, got ${fn === null ? "null" : typeof fn}`);
   }
   const cached = refCache.get(fn);
-  if (cached) return cached;
+  // A function that went as source text may be found by reference in per-call modules.
+  if (cached && (cached.kind !== "source" || modules.length === 0)) return cached;
   const ref = computeRef(fn, modules);
   // Per-call modules can change the answer; cache only what does not depend on them.
   if (modules.length === 0) refCache.set(fn, ref);
@@ -178,7 +186,62 @@ function computeRef(fn: Function, modules: readonly string[]): FunctionRef {
         "Wrap it in a function exported from a module, and register that module with mp.registerModule(import.meta.url).",
     );
   }
-  return { kind: "source", source, name: fn.name };
+  const ref: FunctionRef = { kind: "source", source, name: fn.name };
+  sourceFunctions.set(ref, fn);
+  return ref;
+}
+
+/** `ref` with the module that defines its function, for a worker that may have to explain a failure (Process targets). */
+export function withOrigin(ref: FunctionRef): FunctionRef {
+  if (ref.kind !== "source" || ref.origin !== undefined) return ref;
+  const origin = originOf(ref);
+  return origin ? { ...ref, origin } : ref;
+}
+
+const origins = new WeakMap<Function, string | null>();
+
+/** The module that defines a source reference's function (looked up once per function). */
+function originOf(ref: FunctionRef): string | undefined {
+  const fn = sourceFunctions.get(ref);
+  if (!fn) return undefined;
+  if (!origins.has(fn)) origins.set(fn, moduleOfFunction(fn) ?? null);
+  return origins.get(fn) ?? undefined;
+}
+
+/**
+ * What to do about a source-text function that needed its module's scope. When
+ * its module is known by URL, the advice names it: export the function there,
+ * or make the module known if it exports the function already.
+ */
+function sourceScopeAdvice(name: string, origin: string | undefined): string {
+  const generic =
+    "Export it from a module (the entry module, a module listed in the `modules` option, or one that calls mp.registerModule(import.meta.url)).";
+  if (!origin || !origin.startsWith("file:")) return generic;
+  const exported = exportTable(origin)?.has(name) === true;
+  if (exported) {
+    return (
+      `It is exported by ${origin}, which is not a known module: list that module in the \`modules\` option ` +
+      "or call mp.registerModule(import.meta.url) in it, and the worker will import it instead."
+    );
+  }
+  const known = knownModules([]).includes(origin);
+  return `It is defined in ${origin}: export it from there${known ? "" : " and list that module in the `modules` option or call mp.registerModule(import.meta.url) in it"}.`;
+}
+
+/**
+ * In the caller: completes a worker's SOURCE_SCOPE_ERROR for a source reference
+ * made here with the function's module (looked up now, on the error path only).
+ */
+export function explainSourceError(error: unknown, ref: FunctionRef): unknown {
+  if (ref.kind !== "source" || ref.origin !== undefined || !(error instanceof Error)) return error;
+  if ((error as { code?: unknown }).code !== SOURCE_SCOPE_ERROR) return error;
+  const origin = originOf(ref);
+  if (!origin) return error;
+  const generic = sourceScopeAdvice(ref.name, undefined);
+  const advice = sourceScopeAdvice(ref.name, origin);
+  error.message = error.message.replace(generic, advice);
+  if (error.stack) error.stack = error.stack.replace(generic, advice);
+  return error;
 }
 
 // ---------------------------------------------------------------- worker side
@@ -225,8 +288,9 @@ function explainMissingClosure(compiled: Function, ref: Extract<FunctionRef, { k
     if (error instanceof ReferenceError && !error.message.includes("sent to the worker as source text")) {
       error.message =
         `${error.message}. Function ${ref.name || "(anonymous)"} was sent to the worker as source text because it is not ` +
-        "exported from a known module, so it cannot use variables or imports from its module. Export it from a module " +
-        "(the entry module, a module listed in the `modules` option, or one that calls mp.registerModule(import.meta.url)).";
+        "exported from a known module, so it cannot use variables or imports from its module. " +
+        sourceScopeAdvice(ref.name, ref.origin);
+      Object.assign(error, { code: SOURCE_SCOPE_ERROR });
     }
     throw error;
   };

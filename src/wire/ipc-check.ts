@@ -50,9 +50,12 @@ export function ipcCloneError(value: unknown, rootName: string, what: string, or
   const found = findSharedMemory(value, rootName);
   if (!found) return uncloneableError(value, rootName, what, original);
   const thing = found.owner ? `${/^[AEIOU]/.test(found.owner) ? "An" : "A"} ${found.owner}` : "A SharedArrayBuffer";
+  // The advice must be what works in this version: shared objects do not cross to OS processes yet.
   const fix = found.owner
-    ? `create it from mp.getContext('process') (\`mp.getContext("process").${found.owner}\`) so it lives in OS shared memory`
-    : "create it from mp.getContext('process') (its RawArray, Value or SharedMemory) so it lives in OS shared memory, or send a copy (an ArrayBuffer or a plain typed array)";
+    ? `in this version no ${found.owner} reaches an OS process (docs/limitations.md). Run the workers that share it in the ` +
+      "thread context (the default: leave out `context: \"process\"`), or send them plain data and have them return results"
+    : "send a copy instead (an ArrayBuffer or a plain typed array), or run the workers that share it in the thread context " +
+      "(the default: leave out `context: \"process\"`)";
   return new TypeError(
     `Cannot send ${what}: ${found.path} is in shared memory of this process. ` +
       `${thing} created for the thread context cannot be sent to an OS process; ${fix}.`,

@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { test } from "node:test";
 import * as mp from "multiproc";
 import { forEachContext } from "../helpers/contexts.ts";
+import { timesFactor } from "../fixtures/unregistered.ts";
 import { add, identity, mul, square, squareAsync, toInt, whoAmI } from "../fixtures/square.ts";
 import { sleepThen, timed } from "../fixtures/sleep.ts";
 import { greet, initGreeting, initGreetingAsync } from "../fixtures/init.ts";
@@ -184,6 +185,19 @@ forEachContext((context) => {
     assert.throws(() => new mp.Pool({ processes: 1, initArgs: [() => 1] }), /initArgs\[0\]/);
   });
 
+  test("processes above the cap are refused at once, and maxProcesses raises the cap (issue 7.8)", T, async () => {
+    assert.throws(() => new mp.Pool({ processes: 1e9, context }), {
+      name: "RangeError",
+      message: /Expected `processes` to be at most 256 .*got `1000000000` \(number\).*maxProcesses: 1000000000/,
+    });
+    assert.throws(() => new mp.Pool({ processes: 257, context }), RangeError);
+    assert.throws(() => new mp.Pool({ processes: 3, maxProcesses: 2, context }), /at most 2 \(`maxProcesses`\)/);
+    assert.throws(() => new mp.Pool({ processes: 1, maxProcesses: 0, context }), /`maxProcesses`/);
+    await using pool = new mp.Pool({ processes: 3, maxProcesses: 3, context });
+    assert.equal(pool.stats().workers, 3);
+    assert.deepEqual(await pool.map(square, [1, 2, 3]), [1, 4, 9]);
+  });
+
   test("invalid call arguments name the argument", T, async () => {
     await using pool = new mp.Pool({ processes: 1, context });
     assert.throws(() => pool.imap(square, [1], { chunkSize: 0 }), { name: "RangeError", message: /`chunkSize`.*`0`/ });
@@ -193,7 +207,7 @@ forEachContext((context) => {
     await assert.rejects(pool.apply(square, [1], { timeout: -5 }), /`timeout`/);
     assert.throws(() => pool.applyAsync(square, [1], { callback: 1 as unknown as () => void }), /`callback`/);
     assert.throws(() => pool.applyAsync(5 as unknown as () => void), /`fn`/);
-    await assert.rejects(pool.applyAsync(square, [1]).get(-1), /`timeout`/);
+    await assert.rejects(pool.applyAsync(square, [1]).get(-1), { name: "RangeError", message: /`timeout`/ });
   });
 
   test("the initializer runs once per worker, before tasks; it may be async", T, async () => {
@@ -226,6 +240,23 @@ forEachContext((context) => {
       return true;
     });
     assert.equal(await pool.apply(square, [3]), 9, "the pool goes on");
+  });
+
+  test("a function exported from a module that is not known: the error names the module and how to make it known (issue 7.7)", T, async () => {
+    const module = new URL("../fixtures/unregistered.ts", import.meta.url).href;
+    {
+      await using pool = new mp.Pool({ processes: 1, context });
+      await assert.rejects(pool.apply(timesFactor, [2]), (error: unknown) => {
+        assert.ok(error instanceof ReferenceError);
+        assert.match(error.message, /factor is not defined/);
+        assert.ok(error.message.includes(`It is exported by ${module}, which is not a known module`), error.message);
+        assert.match(error.message, /list that module in the `modules` option or call mp\.registerModule\(import\.meta\.url\) in it/);
+        return true;
+      });
+    }
+    // The advice is true: with the module listed, the same call works.
+    await using pool = new mp.Pool({ processes: 1, context, modules: [module] });
+    assert.equal(await pool.apply(timesFactor, [2]), 6);
   });
 
   test("transfer moves ArrayBuffers to the worker; mp.transfer moves the result back", T, async () => {

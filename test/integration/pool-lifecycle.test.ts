@@ -104,6 +104,31 @@ forEachContext((context) => {
     assert.deepEqual(JSON.parse(stdout), { result: 42, listed: [2, 4, 6] });
   });
 
+  test("a program without the isMainProcess() guard gets an error naming it, not workers without end (issue 7.3)", T, async () => {
+    const script = fileURLToPath(new URL("../fixtures/unguarded-main.ts", import.meta.url));
+    for (const kind of ["pool", "process"]) {
+      const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+        execFile(
+          process.execPath,
+          ["--conditions=multiproc-source", "--import", "tsx", script],
+          { timeout: 50_000, env: { ...process.env, MULTIPROC_UNGUARDED: `${kind}:${context}` } },
+          (error, out, err) => (error ? reject(Object.assign(error, { stdout: out, stderr: err })) : resolve({ stdout: out, stderr: err })),
+        );
+      });
+      const lines = stdout.trim().split("\n").map((line) => JSON.parse(line) as { where: string; error?: string; exitCode?: number });
+      assert.equal(lines.length, 1, `only the main process got as far as printing: ${stdout}`);
+      assert.equal(lines[0]!.where, "MainProcess");
+      if (kind === "pool") {
+        assert.match(lines[0]!.error ?? "", /A Pool was created in worker PoolWorker-\d+ while it was still importing .*unguarded-main\.ts/);
+        assert.match(lines[0]!.error ?? "", /if \(mp\.isMainProcess\(\)\) \{/);
+      } else {
+        assert.equal(lines[0]!.exitCode, 1);
+        assert.match(stderr, /Process Process-[\d:]+ was started in worker Process-\d+ while it was still importing/);
+        assert.match(stderr, /if \(mp\.isMainProcess\(\)\) \{/);
+      }
+    }
+  });
+
   test("resourceLimits reach each worker: one that runs out of memory is lost, the pool goes on", T, async () => {
     await using pool = new mp.Pool({ processes: 1, context, resourceLimits: { maxOldGenerationSizeMb: 24, maxYoungGenerationSizeMb: 4 } });
     await assert.rejects(pool.apply(hogMemory), (error: unknown) => {

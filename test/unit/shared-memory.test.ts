@@ -44,6 +44,20 @@ describe("SharedMemory", () => {
     assert.throws(() => new mp.SharedMemory({}), TypeError);
     assert.throws(() => new mp.SharedMemory({ name: "psm_definitely_missing" }), { code: "ENOENT" });
   });
+
+  test("a bad size is named as the problem, and names that would leave the shm namespace are refused (issue 7.7)", T, () => {
+    // Python checks the size first: SharedMemory(size=-1) is a ValueError about the size, not about the name.
+    assert.throws(() => new mp.SharedMemory({ size: -1 }), { name: "RangeError", message: /`size`.*>= 0, got `-1`/ });
+    assert.throws(() => new mp.SharedMemory({ size: 1.5, create: true }), /`size`/);
+    assert.throws(() => new mp.SharedMemory({ size: "8" as unknown as number, create: true }), { name: "TypeError", message: /`size`/ });
+    for (const name of ["a/b", "/psm_x", "..", "../../etc/passwd", "x..y", "nul\0", "n".repeat(255)]) {
+      assert.throws(() => new mp.SharedMemory({ name, create: true, size: 8 }), { name: "RangeError", message: /Invalid SharedMemory name/ }, name);
+      assert.throws(() => new mp.SharedMemory({ name }), /Invalid SharedMemory name/, name);
+    }
+    const ok = new mp.SharedMemory({ name: "psm_ok.name-1", create: true, size: 8 });
+    ok.close();
+    ok.unlink();
+  });
 });
 
 describe("ShareableList", () => {

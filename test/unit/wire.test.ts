@@ -5,7 +5,8 @@ import { kWire } from "../../src/symbols.ts";
 import { decodeFromWire, decodeMessage, encodeForWire, encodeMessage, registerWireType } from "../../src/wire/serialize.ts";
 import { decodeError, encodeError } from "../../src/wire/errors.ts";
 import { findUncloneable } from "../../src/wire/clone-check.ts";
-import { loadFunction, resolveFunction } from "../../src/wire/functions.ts";
+import { loadFunction, resolveFunction, withOrigin } from "../../src/wire/functions.ts";
+import { timesFactor } from "../fixtures/unregistered.ts";
 import * as fixtures from "../fixtures/exports-for-resolution.ts";
 
 const T = { timeout: 10_000 };
@@ -121,6 +122,14 @@ test("a source function that uses a closure explains how to fix it", T, async ()
     assert.match(error.message, /Export it from a module/);
     return true;
   });
+});
+
+test("a Process target sent as source text carries its module, so the worker's error can name it", T, async () => {
+  const ref = withOrigin(resolveFunction(timesFactor));
+  assert.equal(ref.kind, "source");
+  assert.equal((ref as { origin?: string }).origin, new URL("../fixtures/unregistered.ts", import.meta.url).href);
+  const fn = await loadFunction(ref);
+  assert.throws(() => fn(1), /factor is not defined.*It is exported by file:.*unregistered\.ts, which is not a known module/);
 });
 
 test("bad functions are refused with a clear message", T, () => {
