@@ -324,7 +324,6 @@ export class Pool {
     const sink = new MapSink<R>(callbacks);
     const scheduler = this.#scheduler;
     const job = scheduler.createJob(ref, star, sink, caller, timeout);
-    sink.onFail = () => scheduler.cancel(job);
     if (this.#rejectIfBroken(job)) return sink.result;
     this.#watchSignal(job, options?.signal);
     if (job.cancelled) return sink.result;

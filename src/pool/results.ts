@@ -191,14 +191,18 @@ export class ApplySink<R> implements JobSink {
   }
 }
 
-/** map/starmap (and their Async forms): fills one array chunk by chunk; fails at the first error. */
+/**
+ * map/starmap (and their Async forms): fills one array chunk by chunk. The
+ * result rejects at the first error, but, as in CPython (bpo-23992,
+ * test_map_no_failfast), the call's other tasks still run: a map's side
+ * effects do not depend on when its first error happened, and close() + join()
+ * wait for them. Only abort (terminate, a signal, a start-up failure) drops them.
+ */
 export class MapSink<R> implements JobSink {
   readonly result: AsyncResult<R[]>;
   #values: R[] = [];
   #chunkSize = 1;
   #left = -1;
-  /** Called once the job failed, to drop its queued chunks. */
-  onFail: (() => void) | undefined;
 
   constructor(callbacks?: ResultCallbacks<R[]>) {
     this.result = new AsyncResult<R[]>(callbacks);
@@ -224,11 +228,11 @@ export class MapSink<R> implements JobSink {
     this.abort(error);
   }
 
+  /** The scheduler has already dropped the job's queued tasks when this comes from abortJob. */
   abort(error: unknown): void {
     if (this.result.ready()) return;
-    settle(this.result, false, error);
     this.#values = [];
-    this.onFail?.();
+    settle(this.result, false, error);
   }
 }
 

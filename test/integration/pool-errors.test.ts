@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import * as mp from "multiproc";
 import { forEachContext } from "../helpers/contexts.ts";
 import { square } from "../fixtures/square.ts";
 import {
-  rejectAsync, squareOrThrowAt, throwCustom, throwLibraryError, throwRangeError, throwString, throwTypeError, throwWithDetails,
+  recordOrThrowAt, rejectAsync, squareOrThrowAt, throwCustom, throwLibraryError, throwRangeError, throwString, throwTypeError, throwWithDetails,
 } from "../fixtures/raise.ts";
 import { crashLater, exitWith, returnUncloneable, uncloneableAt } from "../fixtures/crash.ts";
 import { sleepThen } from "../fixtures/sleep.ts";
@@ -50,6 +53,21 @@ forEachContext((context) => {
       message: "bad item 3",
     });
     assert.deepEqual(await pool.map(square, [1, 2]), [1, 4]);
+  });
+
+  test("a failing map still runs every task of the call; close() + join() waits for them (issue 7.9, bpo-23992)", T, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "multiproc-no-failfast-"));
+    try {
+      const pool = new mp.Pool({ processes: 1, context });
+      const items = [...Array(10).keys()];
+      const failing = pool.starmap(recordOrThrowAt, items.map((x): [string, number, number] => [dir, 0, x]), { chunkSize: 1 });
+      await assert.rejects(failing, { name: "RangeError", message: "bad item 0" });
+      pool.close();
+      await pool.join();
+      assert.deepEqual(readdirSync(dir).map(Number).sort((a, b) => a - b), items, "every task ran");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("an error thrown by map's input rejects the call (CPython test_map_handle_iterable_exception)", T, async () => {
