@@ -23,7 +23,7 @@ import type { TransferListItem } from "node:worker_threads";
 import type { ResourceLimits, WorkerBackend, WorkerExit, WorkerHandle } from "../backends/backend.ts";
 import { TimeoutError, WorkerLostError } from "../errors.ts";
 import { findUncloneable, uncloneableError } from "../wire/clone-check.ts";
-import { decodeError } from "../wire/errors.ts";
+import { decodeError, loadErrorClasses } from "../wire/errors.ts";
 import { explainSourceError, type FunctionRef } from "../wire/functions.ts";
 import type { PoolBootstrap, TaskMessage, WorkerMessage } from "../wire/protocol.ts";
 import { decodeFromWire } from "../wire/serialize.ts";
@@ -279,7 +279,13 @@ export class Scheduler {
       if (message.ok) {
         job.sink.chunkDone(task.chunk, message.wired ? (decodeFromWire(message.values) as unknown[]) : message.values);
       } else {
-        job.sink.chunkFailed(task.chunk, explainSourceError(decodeError(message.error, worker.origin, job.caller.stack), job.fn));
+        const fail = (): void => {
+          if (!job.cancelled) job.sink.chunkFailed(task.chunk, explainSourceError(decodeError(message.error, worker.origin, job.caller.stack), job.fn));
+        };
+        // An error of the user's own class waits for its module to load here (once), to be rebuilt as that class.
+        const loading = loadErrorClasses(message.error);
+        if (loading) void loading.then(fail);
+        else fail();
       }
     }
     this.finishIfDone(job);

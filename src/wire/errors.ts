@@ -4,10 +4,14 @@
  *
  * Structured clone keeps only a few built-in error fields, so errors travel as
  * a plain record and are rebuilt with their class here: built-in classes and
- * the library's own by name; any other class becomes an Error whose `name`
- * is the original class name.
+ * the library's own by name; a class exported by a known module by reference,
+ * as functions travel (CPython re-raises the user's own exception class); any
+ * other class becomes the nearest built-in class, with the original `name`.
  */
 import { libraryErrorClasses } from "../errors.ts";
+import { exportRefOf, loadedExport, loadExport, type FunctionRef } from "./functions.ts";
+
+type ClassRef = Extract<FunctionRef, { kind: "export" }>;
 
 export interface EncodedError {
   kind: "error";
@@ -16,6 +20,10 @@ export interface EncodedError {
   message: string;
   stack?: string;
   props: Record<string, unknown>;
+  /** The error's class, when a known module exports it. */
+  classRef?: ClassRef;
+  /** The nearest built-in class it extends (what it becomes where classRef cannot be loaded). */
+  builtinName?: string;
   cause?: EncodedError | { kind: "value"; value: unknown };
   errors?: EncodedError[];
 }
@@ -61,6 +69,12 @@ export function encodeError(thrown: unknown, depth = 0): EncodedError {
     stack: thrown.stack,
     props,
   };
+  const Class = thrown.constructor;
+  if (typeof Class === "function" && !libraryErrorClasses[Class.name] && builtinErrorClasses[Class.name] !== Class) {
+    const classRef = exportRefOf(Class);
+    if (classRef) encoded.classRef = classRef;
+    encoded.builtinName = nearestBuiltin(thrown);
+  }
   if ("cause" in thrown && depth < 8) encoded.cause = encodeCause(thrown.cause);
   if (thrown instanceof AggregateError && depth < 8) encoded.errors = thrown.errors.map((e) => encodeError(e, depth + 1));
   return encoded;
@@ -74,8 +88,47 @@ function safeString(value: unknown): string {
   }
 }
 
+/** The name of the built-in class nearest `error` in its prototype chain. */
+function nearestBuiltin(error: Error): string {
+  for (let proto = Object.getPrototypeOf(error); proto; proto = Object.getPrototypeOf(proto)) {
+    const name = (proto.constructor as { name?: string } | undefined)?.name;
+    if (name && builtinErrorClasses[name] === proto.constructor) return name;
+  }
+  return "Error";
+}
+
+/** The user's class an encoded error names, if its module is loaded here and still exports an Error class by that name. */
+function userClass(encoded: EncodedError): (new (message?: string) => Error) | undefined {
+  if (!encoded.classRef) return undefined;
+  const value = loadedExport(encoded.classRef);
+  return typeof value === "function" && value.prototype instanceof Error ? (value as new (message?: string) => Error) : undefined;
+}
+
 function errorClass(encoded: EncodedError): new (message?: string) => Error {
-  return libraryErrorClasses[encoded.className] ?? builtinErrorClasses[encoded.className] ?? libraryErrorClasses[encoded.name] ?? builtinErrorClasses[encoded.name] ?? Error;
+  return (
+    libraryErrorClasses[encoded.className] ??
+    builtinErrorClasses[encoded.className] ??
+    libraryErrorClasses[encoded.name] ??
+    builtinErrorClasses[encoded.name] ??
+    builtinErrorClasses[encoded.builtinName ?? "Error"] ??
+    Error
+  );
+}
+
+/**
+ * Loads the modules of the user classes an encoded error (and its causes)
+ * names, so decodeError can rebuild them. Undefined when nothing needs loading,
+ * so callers stay synchronous in the common case.
+ */
+export function loadErrorClasses(encoded: EncodedError): Promise<unknown> | undefined {
+  const pending: Promise<boolean>[] = [];
+  const visit = (e: EncodedError, depth: number): void => {
+    if (e.classRef && loadedExport(e.classRef) === undefined) pending.push(loadExport(e.classRef));
+    if (depth < 8 && e.cause?.kind === "error") visit(e.cause, depth + 1);
+    if (depth < 8) for (const inner of e.errors ?? []) visit(inner, depth + 1);
+  };
+  visit(encoded, 0);
+  return pending.length > 0 ? Promise.all(pending) : undefined;
 }
 
 /**
@@ -84,10 +137,14 @@ function errorClass(encoded: EncodedError): new (message?: string) => Error {
  */
 export function decodeError(encoded: EncodedError, origin?: string, callerStack?: string): Error {
   const Class = encoded.errors ? AggregateError : errorClass(encoded);
+  const User = userClass(encoded);
   const error: Error =
     Class === (AggregateError as unknown)
       ? new AggregateError(encoded.errors!.map((e) => decodeError(e, origin)), encoded.message)
-      : new Class(encoded.message);
+      : User
+        ? // The user's class without running its constructor (its parameters may be anything): as unpickling restores state.
+          (Reflect.construct(builtinErrorClasses[encoded.builtinName ?? "Error"] ?? Error, [encoded.message], User) as Error)
+        : new Class(encoded.message);
   if (error.name !== encoded.name) {
     Object.defineProperty(error, "name", { value: encoded.name, writable: true, configurable: true, enumerable: false });
   }

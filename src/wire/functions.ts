@@ -17,6 +17,7 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { isMainProcess } from "../process-identity.ts";
 import { moduleOfFunction } from "../util/function-origin.ts";
 import { importModule } from "../util/import-module.ts";
 
@@ -242,6 +243,46 @@ export function explainSourceError(error: unknown, ref: FunctionRef): unknown {
   error.message = error.message.replace(generic, advice);
   if (error.stack) error.stack = error.stack.replace(generic, advice);
   return error;
+}
+
+/**
+ * A reference to `fn` only if it is exported by a known module (never source
+ * text): how an error class travels, so the caller can rebuild that very class.
+ */
+export function exportRefOf(fn: Function): Extract<FunctionRef, { kind: "export" }> | undefined {
+  const known = knownModules([]);
+  for (const url of known) {
+    const name = findInNamespace(url, fn);
+    if (name) return { kind: "export", module: url, name };
+  }
+  if (!fn.name) return undefined;
+  for (const url of known) {
+    if (namespaces.has(url)) continue;
+    const exported = exportTable(url)?.get(fn.name);
+    if (exported) return { kind: "export", module: url, name: exported };
+  }
+  return undefined;
+}
+
+/** The value a module exports under `name`, if that module is loaded here already (else undefined). */
+export function loadedExport(ref: Extract<FunctionRef, { kind: "export" }>): unknown {
+  return namespaces.get(ref.module)?.[ref.name];
+}
+
+/**
+ * Loads the module of `ref` so that loadedExport() finds it. Never the main
+ * thread's entry module: its top level may be awaiting this very call, and
+ * importing it would wait on itself. Resolves false when the module is not loadable here.
+ */
+export async function loadExport(ref: Extract<FunctionRef, { kind: "export" }>): Promise<boolean> {
+  if (namespaces.has(ref.module)) return true;
+  if (ref.module === getEntryModule() && isMainProcess()) return false;
+  try {
+    namespaces.set(ref.module, await importModule(ref.module));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 // ---------------------------------------------------------------- worker side

@@ -12,6 +12,7 @@ import {
 import { crashLater, exitWith, returnUncloneable, uncloneableAt } from "../fixtures/crash.ts";
 import { sleepThen } from "../fixtures/sleep.ts";
 import { initFails } from "../fixtures/init.ts";
+import { InsufficientFunds, overLimit, withdraw, wrapped } from "../fixtures/bank.ts";
 
 const T = { timeout: 60_000 };
 const throwOnImport = new URL("../fixtures/throw-on-import.ts", import.meta.url);
@@ -53,6 +54,32 @@ forEachContext((context) => {
       message: "bad item 3",
     });
     assert.deepEqual(await pool.map(square, [1, 2]), [1, 4]);
+  });
+
+  test("an error class exported by a task module is rebuilt as that class; others as their nearest built-in class (issue 7.5)", T, async () => {
+    await using pool = new mp.Pool({ processes: 1, context });
+    await assert.rejects(pool.apply(withdraw, [10, 50]), (error: unknown) => {
+      assert.ok(error instanceof InsufficientFunds, `got ${Object.prototype.toString.call(error)} ${(error as Error).name}`);
+      assert.ok(error instanceof Error);
+      assert.equal(error.name, "InsufficientFunds");
+      assert.equal(error.message, "needed 50, have 10");
+      assert.equal(error.needed, 50);
+      assert.equal(error.balance, 10);
+      assert.equal(error.shortfall(), 40, "its methods work");
+      assert.match(error.stack!, /withdraw/, "the worker's stack");
+      return true;
+    });
+    await assert.rejects(pool.apply(overLimit), (error: unknown) => {
+      assert.ok(error instanceof RangeError, "a class no module exports becomes its nearest built-in class");
+      assert.equal((error as Error).name, "PrivateLimit");
+      return true;
+    });
+    await assert.rejects(pool.apply(wrapped), (error: unknown) => {
+      assert.ok((error as Error).cause instanceof InsufficientFunds, "a cause of that class too");
+      return true;
+    });
+    await assert.rejects(pool.starmap(withdraw, [[5, 1], [5, 9]], { chunkSize: 1 }), InsufficientFunds);
+    assert.equal(await pool.apply(withdraw, [5, 2]), 3);
   });
 
   test("a failing map still runs every task of the call; close() + join() waits for them (issue 7.9, bpo-23992)", T, async () => {
