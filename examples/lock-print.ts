@@ -7,7 +7,7 @@
  *   x.acquire(); print(...); x.release()     lock.acquireSync(); console.log(...); lock.release()
  *   Process(target=f, args=(lock, num))      new mp.Process({ target: f, args: [lock, num] })
  *
- * Run: node --conditions=multiproc-source --import tsx examples/lock-print.ts
+ * Run: npx tsx examples/lock-print.ts (after npm install, which builds the library)
  * Prints "hello world 0" .. "hello world 9", one whole line each, in the order the
  * processes got the lock.
  */

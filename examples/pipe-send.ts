@@ -2,7 +2,7 @@
  * Seed 003, part 2: Pipe. A child sends [42, null, "hello"] through its end and
  * closes it; the parent receives it.
  *
- * Run: node --conditions=multiproc-source --import tsx examples/pipe-send.ts
+ * Run: npx tsx examples/pipe-send.ts (after npm install, which builds the library)
  */
 import * as mp from "multiproc";
 

@@ -3,7 +3,7 @@
  * applyAsync() returns at once, so up to `processes` tasks run side by side.
  * (Python: pool.apply vs pool.apply_async.)
  *
- * Run: node --conditions=multiproc-source --import tsx examples/pool-apply-vs-async.ts
+ * Run: npx tsx examples/pool-apply-vs-async.ts (after npm install, which builds the library)
  */
 import * as mp from "multiproc";
 

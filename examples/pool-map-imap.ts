@@ -2,7 +2,7 @@
  * map, imap and imapUnordered of a square function (Python: Pool.map,
  * Pool.imap, Pool.imap_unordered), and an AsyncResult with get(timeout).
  *
- * Run: node --conditions=multiproc-source --import tsx examples/pool-map-imap.ts
+ * Run: npx tsx examples/pool-map-imap.ts (after npm install, which builds the library)
  */
 import * as mp from "multiproc";
 
@@ -17,6 +17,9 @@ export async function slowSquare(x: number): Promise<number> {
 
 if (mp.isMainProcess()) {
   await using pool = new mp.Pool({ processes: 4 });
+  // Workers start in their own time (a second or more on a busy machine); a first
+  // result shows the pool is ready, so the get(1000) below measures the task alone.
+  await pool.apply(square, [0]);
 
   const result = pool.applyAsync(square, [10]);
   console.log("applyAsync(square, [10]).get(1000):", await result.get(1000));

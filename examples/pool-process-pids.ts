@@ -4,7 +4,7 @@
  * Python original, four different pids take turns, and results come back in order
  * when read with get().
  *
- * Run: node --conditions=multiproc-source --import tsx examples/pool-process-pids.ts
+ * Run: npx tsx examples/pool-process-pids.ts (after npm install, which builds the library)
  */
 import * as mp from "multiproc";
 

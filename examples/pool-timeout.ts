@@ -3,7 +3,7 @@
  * not arrive in time (Python: res.get(timeout=1) raising multiprocessing.TimeoutError).
  * The task goes on; terminate() stops it so the program ends at once.
  *
- * Run: node --conditions=multiproc-source --import tsx examples/pool-timeout.ts
+ * Run: npx tsx examples/pool-timeout.ts (after npm install, which builds the library)
  */
 import * as mp from "multiproc";
 

@@ -5,7 +5,7 @@
  * done, and puts "a * b = product" on a results queue. The main thread waits for
  * every task with tasks.join(), then prints the results.
  *
- * Run: node --conditions=multiproc-source --import tsx examples/queue-consumers.ts
+ * Run: npx tsx examples/queue-consumers.ts (after npm install, which builds the library)
  */
 import * as mp from "multiproc";
 

@@ -6,7 +6,7 @@
  * numbers to the other through the two ends of one Pipe, sets its own Event,
  * waits for the other's, and prints what it received.
  *
- * Run: node --conditions=multiproc-source --import tsx examples/queue-pipe-events.ts
+ * Run: npx tsx examples/queue-pipe-events.ts (after npm install, which builds the library)
  */
 import * as mp from "multiproc";
 

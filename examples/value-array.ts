@@ -8,7 +8,7 @@
  *   p = Process(target=f, args=(num, arr))   new mp.Process({ target: f, args: [num, arr] })
  *   print(arr[:])                            console.log(arr.slice())
  *
- * Run: node --conditions=multiproc-source --import tsx examples/value-array.ts
+ * Run: npx tsx examples/value-array.ts (after npm install, which builds the library)
  * Prints 2, [0, 10, ..., 90], then 3, [0, 100, ..., 900].
  */
 import * as mp from "multiproc";

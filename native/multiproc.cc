@@ -33,6 +33,9 @@
 //    notify/waitAsync over the kernel futex, which (unlike V8's in-process
 //    emulation) wakes waiters in other OS processes.
 //
+// 5. setParentDeathSignal(): the kernel's parent-death signal, so pool workers and
+//    daemon processes die with their parent even while their JavaScript is busy.
+//
 // The addon is context-aware (NODE_MODULE_INIT) so each worker thread can load it.
 #include <node.h>
 #include <uv.h>
@@ -43,6 +46,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -889,6 +893,23 @@ void FutexPending(const FunctionCallbackInfo<Value>& args) {
   args.GetReturnValue().Set(static_cast<double>(pool->live.size()));
 }
 
+// ------------------------------------------------------------ parent death
+//
+// setParentDeathSignal(signal): prctl(PR_SET_PDEATHSIG). The kernel sends
+// `signal` to this process when its parent dies, even while its JavaScript is
+// busy in a loop and never sees the IPC channel close. Returns getppid() read
+// after the call: if the parent died before it, this process was already
+// reparented, and the caller compares with the parent it expects.
+
+void SetParentDeathSignal(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  int signal = args[0]->Int32Value(isolate->GetCurrentContext()).FromMaybe(0);
+  if (prctl(PR_SET_PDEATHSIG, static_cast<unsigned long>(signal)) != 0) {
+    return ThrowErrno(isolate, errno, "prctl", "PR_SET_PDEATHSIG");
+  }
+  args.GetReturnValue().Set(static_cast<double>(getppid()));
+}
+
 }  // namespace
 
 NODE_MODULE_INIT(/* exports, module, context */) {
@@ -909,6 +930,7 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   NODE_SET_METHOD(exports, "shmUnlink", ShmUnlink);
   NODE_SET_METHOD(exports, "futexWait", FutexWaitSync);
   NODE_SET_METHOD(exports, "futexWake", FutexWake);
+  NODE_SET_METHOD(exports, "setParentDeathSignal", SetParentDeathSignal);
   // futexWaitAsync needs this environment's WaiterPool: pass it as the functions' data.
   v8::Isolate* isolate = context->GetIsolate();
   Local<v8::External> pool = v8::External::New(isolate, NewWaiterPool(isolate, context));

@@ -6,12 +6,14 @@
  * is not there yet, so everything after the bootstrap is queued here until the
  * runtime registers its listener.
  *
- * A child must not outlive its parent: when the channel closes (the parent exited
- * or was killed), pool workers and daemon processes stop at once, as Python
- * terminates daemonic children; a non-daemon Process runs on to its end, as
- * Python's parent would have joined it.
+ * A child must not outlive its parent: pool workers and daemon processes stop at
+ * once when the parent dies (the kernel's parent-death signal, and the channel
+ * closing), as Python terminates daemonic children; a non-daemon Process runs on
+ * to its end, as Python's parent would have joined it.
  */
+import os from "node:os";
 import type { TransferListItem } from "node:worker_threads";
+import { native } from "../util/native.ts";
 import { ipcMessageError, isCloneError } from "../wire/ipc-check.ts";
 import type { BootstrapData, ParentMessage, WorkerMessage } from "../wire/protocol.ts";
 import { runWorker } from "./bootstrap.ts";
@@ -84,6 +86,10 @@ const channel: ParentChannel = {
 
 const data = await started;
 if (data.role === "pool" || data.identity.daemon) {
+  // The kernel kills this child when its parent dies, even while its JavaScript is
+  // busy in a task and never sees the channel close. If the parent died before
+  // we asked, this child has a new parent already: it goes now.
+  if (native().setParentDeathSignal(os.constants.signals.SIGKILL) !== data.parent.pid) process.kill(process.pid, "SIGKILL");
   process.once("disconnect", () => {
     // Ended as terminate() ends it: exitCode -15 for anyone still watching.
     process.kill(process.pid, "SIGTERM");

@@ -67,6 +67,8 @@ export interface NativeAddon {
   futexWait(view: Int32Array, index: number, expected: number, timeout: number | undefined): FutexWaitResult;
   /** Wakes up to `count` futex waiters (all when undefined) on `view[index]`, in any process; returns how many. */
   futexWake(view: Int32Array, index: number, count: number | undefined): number;
+  /** prctl(PR_SET_PDEATHSIG, signal): this process gets `signal` when its parent dies. Returns getppid() after setting it. */
+  setParentDeathSignal(signal: number): number;
   /**
    * futexWait without blocking: a native thread sleeps on the futex and the Promise resolves on
    * this thread. Keeps the event loop alive while pending; dropped when the thread's environment ends.

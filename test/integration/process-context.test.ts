@@ -191,87 +191,61 @@ function running(pid: number): boolean {
   }
 }
 
-/** Runs fixtures/orphan-parent.ts, waits for its child's pid, SIGKILLs it, and reports whether the child ran on. */
-test("a worker killed while it starts is replaced, and the pool goes on (issue 7.2)", T, async () => {
-  const before = new Set(childPids());
-  await using pool = new mp.Pool({ processes: 4, context });
-  const started = childPids().filter((child) => !before.has(child));
-  assert.equal(started.length, 4, "the pool forked its four workers");
-  process.kill(started[0]!, "SIGKILL"); // a child takes far longer than this to boot Node
-  assert.deepEqual(await pool.map(square, [1, 2, 3, 4, 5, 6, 7, 8], { chunkSize: 1 }), [1, 4, 9, 16, 25, 36, 49, 64]);
-  await waitUntil(() => pool.stats().idle === 4, "four workers are ready again");
-
-  // Kill a ready worker, then its replacement while that one boots.
-  const ready = new Set(childPids());
-  process.kill(started[1]!, "SIGKILL");
-  let replacement: number | undefined;
-  await waitUntil(() => (replacement = childPids().find((child) => !ready.has(child))) !== undefined, "a replacement is forked", 30_000);
-  process.kill(replacement!, "SIGKILL");
-  assert.equal(await pool.apply(square, [9]), 81);
-  await waitUntil(() => pool.stats().idle === 4, "four workers are ready again");
-  assert.deepEqual(await pool.map(square, [1, 2, 3, 4], { chunkSize: 1 }), [1, 4, 9, 16]);
-});
-
-test("workers killed every time they start break the pool after a few tries, with a growing pause between them", T, async () => {
-  const seen = new Set(childPids());
-  const pool = new mp.Pool({ processes: 1, context });
-  const pending = pool.apply(square, [2]);
-  let settled = false;
-  pending.then(() => (settled = true), () => (settled = true));
-  const kills: number[] = [];
-  while (!settled) {
-    const fresh = childPids().filter((child) => !seen.has(child));
-    for (const child of fresh) {
-      seen.add(child);
-      process.kill(child, "SIGKILL");
-      kills.push(performance.now());
-    }
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-  await assert.rejects(pending, (error: unknown) => {
-    assert.ok(error instanceof mp.WorkerLostError);
-    assert.match((error as Error).message, /5 pool workers in a row died before they were ready/);
-    return true;
-  });
-  assert.equal(kills.length, 5, "no worker is started after the fifth death");
-  // The pauses double: 50, 100, 200, 400 ms at least between the kills.
-  assert.ok(kills[4]! - kills[0]! >= 700, `the five starts took ${Math.round(kills[4]! - kills[0]!)} ms`);
-  await assert.rejects(pool.apply(square, [3]), mp.WorkerLostError);
-  pool.close();
-  await pool.join();
-});
-
-async function killParentOf(kind: "pool" | "daemon" | "normal"): Promise<{ child: number; aliveAfterKill: boolean }> {
+/**
+ * Runs fixtures/orphan-parent.ts, waits until its `children` children run, sends
+ * the parent `signal` (to its pid only), and reports which children ran on 1 s later.
+ */
+async function killParentOf(
+  kind: "pool" | "daemon" | "normal" | "busy-pool" | "busy-daemon",
+  signal: NodeJS.Signals = "SIGKILL",
+  children = 1,
+): Promise<{ children: number[]; survivors: number[] }> {
   const script = new URL("../fixtures/orphan-parent.ts", import.meta.url).pathname;
   const parent = spawn(process.execPath, [...process.execArgv, script, kind], { stdio: ["ignore", "pipe", "inherit"] });
-  const child = await new Promise<number>((resolve, reject) => {
+  const pids = await new Promise<number[]>((resolve, reject) => {
     let out = "";
     parent.stdout.on("data", (chunk) => {
       out += chunk;
-      const match = /child (\d+)/.exec(out);
-      if (match) resolve(Number(match[1]));
+      const found = [...out.matchAll(/child (\d+)/g)].map((match) => Number(match[1]));
+      if (found.length >= children) resolve(found);
     });
     parent.on("exit", (code) => reject(new Error(`orphan-parent exited early (${code})`)));
   });
   const gone = new Promise((resolve) => parent.on("exit", resolve));
-  parent.kill("SIGKILL");
+  parent.kill(signal);
   await gone;
   // No event tells us about an unrelated process: poll /proc, with a deadline.
-  const deadline = performance.now() + 2_000;
-  while (running(child) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  return { child, aliveAfterKill: running(child) };
+  const deadline = performance.now() + 1_000;
+  while (pids.some(running) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  const survivors = pids.filter(running);
+  for (const child of survivors) process.kill(child, "SIGKILL"); // leave nothing behind, whatever the outcome
+  return { children: pids, survivors };
 }
 
 test("a pool worker or daemon child does not outlive its parent (SIGKILL)", T, async () => {
   for (const kind of ["pool", "daemon"] as const) {
-    const { child, aliveAfterKill } = await killParentOf(kind);
-    assert.equal(aliveAfterKill, false, `the ${kind} child ${child} outlived its parent`);
+    const { survivors } = await killParentOf(kind);
+    assert.deepEqual(survivors, [], `the ${kind} child outlived its parent`);
+  }
+});
+
+test("busy pool workers and daemon children die with a parent killed by SIGKILL, SIGTERM or SIGINT (issue 7.4)", T, async () => {
+  for (const signal of ["SIGKILL", "SIGTERM", "SIGINT"] as const) {
+    const pool = await killParentOf("busy-pool", signal, 2);
+    assert.deepEqual(pool.survivors, [], `pool workers busy in a task outlived a parent killed by ${signal}`);
+    const daemon = await killParentOf("busy-daemon", signal);
+    assert.deepEqual(daemon.survivors, [], `a busy daemon child outlived a parent killed by ${signal}`);
   }
 });
 
 test("a non-daemon child runs to its end after its parent dies", T, async () => {
-  const { child, aliveAfterKill } = await killParentOf("normal");
-  assert.equal(aliveAfterKill, true, "the normal child ran on");
+  const script = new URL("../fixtures/orphan-parent.ts", import.meta.url).pathname;
+  const parent = spawn(process.execPath, [...process.execArgv, script, "normal"], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = await new Promise<number>((resolve) => parent.stdout.on("data", (chunk) => resolve(Number(/child (\d+)/.exec(String(chunk))![1]))));
+  const gone = new Promise((resolve) => parent.on("exit", resolve));
+  parent.kill("SIGKILL");
+  await gone;
+  assert.equal(running(child), true, "the normal child ran on");
   const deadline = performance.now() + 20_000;
   while (running(child) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   assert.equal(running(child), false, "and then ended by itself");
