@@ -2,6 +2,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { BootstrapData } from "../wire/protocol.ts";
 import { runWorker } from "./bootstrap.ts";
+import { writeStdioDirectly } from "./thread-stdio.ts";
 import type { ParentChannel } from "./channel.ts";
 
 const port = parentPort!;
@@ -14,4 +15,5 @@ const channel: ParentChannel = {
   exit: (code) => process.exit(code),
 };
 
+writeStdioDirectly();
 await runWorker(workerData as BootstrapData, channel);

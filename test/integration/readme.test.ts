@@ -32,3 +32,12 @@ test("the README's example runs and prints what its comments say", { timeout: 60
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("npm start runs every ported program against the built library and exits 0 (issue 7.6)", { timeout: 170_000 }, () => {
+  // As package.json's start script runs it, minus its build (npm test has just built dist/).
+  const root = new URL("../..", import.meta.url).pathname;
+  const run = spawnSync(process.execPath, ["--import", "tsx", "examples/index.ts"], { cwd: root, encoding: "utf8", timeout: 160_000 });
+  assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+  assert.match(run.stdout, /9 of 9 examples ran successfully/);
+  assert.doesNotMatch(run.stdout, /seeds? \d{3}/, "headings say what each program shows");
+});
