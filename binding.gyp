@@ -3,7 +3,7 @@
     {
       "target_name": "multiproc_native",
       "sources": ["native/multiproc.cc"],
-      "cflags_cc": ["-std=c++17", "-O2"],
+      "cflags_cc": ["-std=c++20", "-O2"],
       "libraries": ["-lrt"]
     }
   ]

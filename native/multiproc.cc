@@ -806,8 +806,14 @@ void OnWaitsDone(uv_async_t* handle) {
 // called, so the handle's close callback runs while this addon is still loaded (a
 // worker unloads its addons right after the cleanup; a sync hook would leave the
 // close callback pointing into unmapped code).
+// This thread's WaiterPool. Node runs each environment (the main thread, each worker)
+// on its own thread, so a thread_local finds it without a v8::External, whose untagged
+// form V8 deprecates in Node 26.
+thread_local WaiterPool* this_thread_pool = nullptr;
+
 void StopWaiterPool(void* data, void (*done)(void*), void* done_arg) {
   WaiterPool* pool = static_cast<WaiterPool*>(data);
+  if (this_thread_pool == pool) this_thread_pool = nullptr;
   pool->cleanup_done = done;
   pool->cleanup_done_arg = done_arg;
   {
@@ -849,7 +855,8 @@ WaiterPool* NewWaiterPool(Isolate* isolate, Local<Context> context) {
 // futexWaitAsync(view, index, expected, timeoutMs?): Promise<"ok" | "not-equal" | "timed-out">
 void FutexWaitAsync(const FunctionCallbackInfo<Value>& args) {
   Isolate* isolate = args.GetIsolate();
-  WaiterPool* pool = static_cast<WaiterPool*>(args.Data().As<v8::External>()->Value());
+  WaiterPool* pool = this_thread_pool;
+  if (pool == nullptr) return Throw(isolate, "futexWaitAsync: this thread's environment is shutting down");
   Local<Context> context = isolate->GetCurrentContext();
   std::shared_ptr<v8::BackingStore> store;
   int32_t* address = WordArg(args, "futexWaitAsync", &store);
@@ -889,8 +896,8 @@ void FutexWaitAsync(const FunctionCallbackInfo<Value>& args) {
 
 // futexPending(): number — async waits of this thread not yet settled (for tests).
 void FutexPending(const FunctionCallbackInfo<Value>& args) {
-  WaiterPool* pool = static_cast<WaiterPool*>(args.Data().As<v8::External>()->Value());
-  args.GetReturnValue().Set(static_cast<double>(pool->live.size()));
+  WaiterPool* pool = this_thread_pool;
+  args.GetReturnValue().Set(static_cast<double>(pool == nullptr ? 0 : pool->live.size()));
 }
 
 // ------------------------------------------------------------ parent death
@@ -931,13 +938,8 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   NODE_SET_METHOD(exports, "futexWait", FutexWaitSync);
   NODE_SET_METHOD(exports, "futexWake", FutexWake);
   NODE_SET_METHOD(exports, "setParentDeathSignal", SetParentDeathSignal);
-  // futexWaitAsync needs this environment's WaiterPool: pass it as the functions' data.
-  v8::Isolate* isolate = context->GetIsolate();
-  Local<v8::External> pool = v8::External::New(isolate, NewWaiterPool(isolate, context));
-  for (auto [name, callback] : {std::pair{"futexWaitAsync", FutexWaitAsync}, std::pair{"futexPending", FutexPending}}) {
-    Local<v8::Function> function =
-        v8::FunctionTemplate::New(isolate, callback, pool)->GetFunction(context).ToLocalChecked();
-    function->SetName(v8::String::NewFromUtf8(isolate, name).ToLocalChecked());
-    exports->Set(context, v8::String::NewFromUtf8(isolate, name).ToLocalChecked(), function).Check();
-  }
+  NODE_SET_METHOD(exports, "futexWaitAsync", FutexWaitAsync);
+  NODE_SET_METHOD(exports, "futexPending", FutexPending);
+  // futexWaitAsync settles its promises on this thread's loop, through this thread's pool.
+  if (this_thread_pool == nullptr) this_thread_pool = NewWaiterPool(v8::Isolate::GetCurrent(), context);
 }
