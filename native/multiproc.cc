@@ -37,6 +37,9 @@
 //    daemon processes die with their parent even while their JavaScript is busy.
 //
 // The addon is context-aware (NODE_MODULE_INIT) so each worker thread can load it.
+// It uses V8's API, not Node-API: items 1-4 create or take SharedArrayBuffers over
+// memory the addon owns, which Node-API cannot express. It builds as C++20 against the
+// headers of Node 20.19 through 26 and uses nothing those lines moved or deprecated.
 #include <node.h>
 #include <uv.h>
 #include <v8.h>

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 
 test("the compiled package runs a TypeScript program's workers (tsx, no source condition)", { timeout: 60_000 }, () => {
@@ -10,4 +13,42 @@ test("the compiled package runs a TypeScript program's workers (tsx, no source c
   assert.match(report.runtime, /\/dist\/index\.js$/, "the program must use the build, not the sources");
   assert.equal(report.exitCode, 0);
   assert.equal(report.answer, 42);
+});
+
+test("without tsx, a TypeScript program runs its workers where Node strips types itself (22.18+), and says why where it cannot", { timeout: 90_000 }, () => {
+  // A user's project with the built package and no tsx anywhere on its resolution path.
+  const root = new URL("../..", import.meta.url).pathname;
+  const dir = mkdtempSync(join(tmpdir(), "multiproc-no-tsx-"));
+  try {
+    const pkg = join(dir, "node_modules", "multiproc");
+    mkdirSync(join(pkg, "build"), { recursive: true });
+    cpSync(join(root, "dist"), join(pkg, "dist"), { recursive: true });
+    cpSync(join(root, "build", "Release"), join(pkg, "build", "Release"), { recursive: true });
+    cpSync(join(root, "package.json"), join(pkg, "package.json"));
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+    writeFileSync(
+      join(dir, "main.ts"),
+      [
+        'import * as mp from "multiproc";',
+        "export function square(x: number): number { return x * x; }",
+        "if (mp.isMainProcess()) {",
+        '  for (const context of ["thread", "process"] as const) {',
+        "    await using pool = new mp.Pool({ processes: 2, context });",
+        "    console.log(JSON.stringify(await pool.map(square, [1, 2, 3])));",
+        "  }",
+        "}",
+      ].join("\n"),
+    );
+    const run = spawnSync(process.execPath, ["main.ts"], { cwd: dir, encoding: "utf8", timeout: 80_000 });
+    const [major, minor] = process.versions.node.split(".").map(Number) as [number, number];
+    if (major > 22 || (major === 22 && minor >= 18)) {
+      assert.equal(run.status, 0, run.stderr);
+      assert.deepEqual(run.stdout.trim().split("\n"), ["[1,4,9]", "[1,4,9]"], "both worker kinds loaded main.ts without tsx");
+    } else {
+      assert.notEqual(run.status, 0);
+      assert.match(run.stderr, /ERR_UNKNOWN_FILE_EXTENSION|Unknown file extension "\.ts"/, "Node itself refuses main.ts: install tsx");
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
