@@ -3,8 +3,10 @@
  * API bound to one start method. `mp.getContext("thread").Pool` is a Pool whose
  * workers are threads whatever the default is.
  *
- * Only the classes that start workers (Pool, Process) differ between contexts in
- * this version; the shared-memory objects are the same classes in every context.
+ * Pool and Process are bound to the context's worker kind; the synchronization
+ * primitives and shared ctypes to its memory kind (memory/kind.ts): those of the
+ * "process" context live in OS shared memory, so they cross to OS processes.
+ * Queues and pipes are the thread context's in both, in this version.
  */
 import type { StartMethod } from "./backends/backend.ts";
 import * as errors from "./errors.ts";
@@ -14,7 +16,8 @@ import { Pipe } from "./connection.ts";
 import { JoinableQueue, Queue, SimpleQueue } from "./queues.ts";
 import { SharedMemory, ShareableList } from "./shared-memory.ts";
 import { createRawArray, createRawValue, createSharedArray, createValue } from "./sharedctypes.ts";
-import { getAllStartMethods, getStartMethod, setStartMethod, validateStartMethod } from "./start-method.ts";
+import { enterMemoryKind, exitMemoryKind, withMemoryKind, type MemoryKind } from "./memory/kind.ts";
+import { getAllStartMethods, getStartMethod, memoryKindOf, setStartMethod, validateStartMethod } from "./start-method.ts";
 import { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore } from "./synchronize/index.ts";
 import { getLogger, logToStderr } from "./util/logger.ts";
 import { isMainProcess } from "./process-identity.ts";
@@ -36,15 +39,49 @@ function bindPool(method: StartMethod): typeof Pool {
   };
 }
 
+/** `Base`, whose objects (and what they make) live in `kind` memory; still `instanceof Base`. */
+function bindMemory<C extends abstract new (...args: never[]) => object>(Base: C, kind: MemoryKind): C {
+  const Bound = class extends (Base as unknown as new (...args: unknown[]) => object) {
+    constructor(...args: unknown[]) {
+      const previous = enterMemoryKind(kind);
+      try {
+        super(...args);
+      } finally {
+        exitMemoryKind(previous);
+      }
+    }
+  };
+  Object.defineProperty(Bound, "name", { value: Base.name });
+  return Bound as unknown as C;
+}
+
+/** A factory whose objects live in `kind` memory. */
+function bindFactory<F extends (...args: never[]) => unknown>(factory: F, kind: MemoryKind): F {
+  const bound = (...args: Parameters<F>): ReturnType<F> => withMemoryKind(kind, () => factory(...args) as ReturnType<F>);
+  Object.defineProperty(bound, "name", { value: factory.name });
+  return bound as unknown as F;
+}
+
 function createContext(method: StartMethod) {
+  const memory = memoryKindOf(method);
   return Object.freeze({
     ...errors,
     Process: bindProcess(method),
     Pool: bindPool(method),
     Queue, JoinableQueue, SimpleQueue, Pipe,
-    Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition, Barrier,
-    Value: createValue, RawValue: createRawValue, Array: createSharedArray, RawArray: createRawArray,
-    SharedMemory, ShareableList,
+    Lock: bindMemory(Lock, memory),
+    RLock: bindMemory(RLock, memory),
+    Semaphore: bindMemory(Semaphore, memory),
+    BoundedSemaphore: bindMemory(BoundedSemaphore, memory),
+    Event: bindMemory(Event, memory),
+    Condition: bindMemory(Condition, memory),
+    Barrier: bindMemory(Barrier, memory),
+    Value: bindFactory(createValue, memory),
+    RawValue: bindFactory(createRawValue, memory),
+    Array: bindFactory(createSharedArray, memory),
+    RawArray: bindFactory(createRawArray, memory),
+    SharedMemory: bindMemory(SharedMemory, memory),
+    ShareableList: bindMemory(ShareableList, memory),
     cpuCount, currentProcess, parentProcess, activeChildren, isMainProcess, getLogger, logToStderr,
     getStartMethod: () => method,
     getAllStartMethods,

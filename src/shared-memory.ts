@@ -8,6 +8,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { inspect } from "node:util";
+import { currentMemoryKind, type MemoryKind } from "./memory/kind.ts";
+import { createNamedShm, openNamedShm, unlinkShm } from "./memory/shm.ts";
 import { native } from "./util/native.ts";
 import { registerWireType, type WireForm } from "./wire/serialize.ts";
 import { kWire } from "./symbols.ts";
@@ -38,7 +40,55 @@ function generateName(): string {
   return `psm_${randomBytes(4).toString("hex")}`;
 }
 
+/**
+ * Where named blocks live, by memory kind. "thread": the addon's process-wide
+ * table of named SharedArrayBuffers (every thread of this process sees it). "os":
+ * POSIX shared memory, /dev/shm/<name> on Linux, exactly as CPython's
+ * shared_memory does it (shm_open("/" + name)), so a block made by either side
+ * attaches on the other; it lives until unlink(), as in Python.
+ */
+interface BlockStore {
+  /** Makes a block; false if the name is taken. */
+  create(name: string, size: number): SharedArrayBuffer | false;
+  /** The block of that name, or undefined. */
+  attach(name: string): SharedArrayBuffer | undefined;
+  /** Removes the name; false if there was none. */
+  unlink(name: string): boolean;
+}
+
+const threadBlocks: BlockStore = {
+  create(name, size) {
+    const buffer = new SharedArrayBuffer(size);
+    return native().publish(name, buffer) && buffer;
+  },
+  attach: (name) => native().lookup(name),
+  unlink: (name) => native().unpublish(name),
+};
+
+const osBlocks: BlockStore = {
+  create(name, size) {
+    try {
+      return createNamedShm(`/${name}`, size);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw error;
+    }
+  },
+  attach(name) {
+    try {
+      return openNamedShm(`/${name}`);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
+  },
+  unlink: (name) => unlinkShm(`/${name}`),
+};
+
+const stores = { thread: threadBlocks, os: osBlocks } as const;
+
 let revivingBuffer: SharedArrayBuffer | undefined;
+let revivingKind: MemoryKind | undefined;
 
 /**
  * A named block of shared memory (Python's `multiprocessing.shared_memory.SharedMemory`).
@@ -78,6 +128,7 @@ function checkBlockName(name: unknown): asserts name is string {
 }
 
 export class SharedMemory {
+  readonly #kind: MemoryKind;
   readonly #name: string;
   readonly #buffer: SharedArrayBuffer;
   #buf: Uint8Array | null;
@@ -96,24 +147,27 @@ export class SharedMemory {
     if (typeof create !== "boolean") throw new TypeError(`Expected \`create\` to be a boolean, got ${typeof create}`);
     const reviving = revivingBuffer;
     revivingBuffer = undefined;
+    this.#kind = revivingKind ?? currentMemoryKind();
+    revivingKind = undefined;
+    const store = stores[this.#kind];
     if (reviving) {
       this.#name = name!;
       this.#buffer = reviving;
     } else if (create) {
       if (size === 0) throw new RangeError("Expected `size` to be an integer > 0 when creating a block, got `0` (number)");
-      const buffer = new SharedArrayBuffer(size);
       let chosen = name;
+      let buffer: SharedArrayBuffer | false;
       if (chosen === null) {
-        do chosen = generateName();
-        while (!native().publish(chosen, buffer));
-      } else if (!native().publish(chosen, buffer)) {
+        do buffer = store.create((chosen = generateName()), size);
+        while (!buffer);
+      } else if (!(buffer = store.create(chosen, size))) {
         throw systemError("EEXIST", chosen);
       }
       this.#name = chosen;
       this.#buffer = buffer;
     } else {
       if (name === null) throw new TypeError("Expected `name` to attach an existing block (or pass { create: true, size })");
-      const buffer = native().lookup(name);
+      const buffer = store.attach(name);
       if (!buffer) throw systemError("ENOENT", name);
       this.#name = name;
       this.#buffer = buffer;
@@ -122,8 +176,9 @@ export class SharedMemory {
   }
 
   /** @internal */
-  static fromWire(name: string, buffer: SharedArrayBuffer): SharedMemory {
+  static fromWire(name: string, buffer: SharedArrayBuffer, kind: MemoryKind): SharedMemory {
     revivingBuffer = buffer;
+    revivingKind = kind;
     return new SharedMemory({ name });
   }
 
@@ -150,11 +205,13 @@ export class SharedMemory {
 
   /** Removes the block's name, so nobody can attach it any more; call it once, from one worker. */
   unlink(): void {
-    if (!native().unpublish(this.#name)) throw systemError("ENOENT", this.#name);
+    if (!stores[this.#kind].unlink(this.#name)) throw systemError("ENOENT", this.#name);
   }
 
   [kWire](): WireForm {
-    return { type: "multiproc.SharedMemory", state: { name: this.#name, buffer: this.#buffer } };
+    // An OS block travels by name (any process can open it); a thread block with its buffer.
+    const state = this.#kind === "os" ? { name: this.#name, os: true } : { name: this.#name, buffer: this.#buffer };
+    return { type: "multiproc.SharedMemory", state };
   }
 
   get [Symbol.toStringTag](): string {
@@ -167,8 +224,11 @@ export class SharedMemory {
 }
 
 registerWireType("multiproc.SharedMemory", (state) => {
-  const { name, buffer } = state as { name: string; buffer: SharedArrayBuffer };
-  return SharedMemory.fromWire(name, buffer);
+  const { name, buffer, os } = state as { name: string; buffer?: SharedArrayBuffer; os?: true };
+  if (!os) return SharedMemory.fromWire(name, buffer!, "thread");
+  const attached = osBlocks.attach(name);
+  if (!attached) throw systemError("ENOENT", name);
+  return SharedMemory.fromWire(name, attached, "os");
 });
 
 // ---------------------------------------------------------------------------- ShareableList

@@ -3,6 +3,7 @@
  * by every constructor that starts workers when it is given no `context`.
  */
 import type { StartMethod } from "./backends/backend.ts";
+import { setDefaultMemoryKind, type MemoryKind } from "./memory/kind.ts";
 
 const ALL_METHODS: readonly StartMethod[] = ["thread", "process"];
 let defaultMethod: StartMethod | null = null;
@@ -18,6 +19,12 @@ export function setStartMethod(method: StartMethod | null, options: { force?: bo
     throw new Error("context has already been set; pass { force: true } to change it");
   }
   defaultMethod = method === null ? null : validateStartMethod(method, "method");
+  setDefaultMemoryKind(memoryKindOf(defaultMethod ?? "thread"));
+}
+
+/** The memory that objects of a start method's context live in. */
+export function memoryKindOf(method: StartMethod): MemoryKind {
+  return method === "process" ? "os" : "thread";
 }
 
 /** The default start method ("thread" unless set); with `allowNone`, null while none was set. */

@@ -11,6 +11,7 @@
  * memory is a POSIX shared-memory object and the handle is its name and size
  * (plain data, so it crosses a process boundary); see shm.ts.
  */
+import { currentMemoryKind } from "./kind.ts";
 import { createShm, openShm } from "./shm.ts";
 
 import { native } from "../util/native.ts";
@@ -18,7 +19,10 @@ import { native } from "../util/native.ts";
 export type RegionHandle = { kind: "sab"; buffer: SharedArrayBuffer } | { kind: "shm"; name: string; size: number };
 
 export interface RegionOptions {
-  /** "thread" (default): a SharedArrayBuffer for this process's threads; "os": OS shared memory other processes can map. */
+  /**
+   * "thread": a SharedArrayBuffer for this process's threads; "os": OS shared memory
+   * other processes can map. @default the current memory kind (memory/kind.ts)
+   */
   shared?: "thread" | "os";
 }
 
@@ -37,7 +41,7 @@ export class SharedRegion {
     if (!Number.isInteger(byteLength) || byteLength < 0) {
       throw new RangeError(`Expected a region size that is an integer >= 0, got ${String(byteLength)}`);
     }
-    const shared = options?.shared ?? "thread";
+    const shared = options?.shared ?? currentMemoryKind();
     if (shared === "os") {
       const { name, buffer } = createShm(byteLength);
       return new SharedRegion(buffer, name);

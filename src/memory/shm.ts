@@ -38,8 +38,7 @@ const unlinkAtExit = new Map<string, () => void>();
 let counter = 0;
 
 function remember(name: string, buffer: SharedArrayBuffer): SharedArrayBuffer {
-  osSharedInUse = true;
-  osSharedBuffers.add(buffer);
+  markOsShared(buffer);
   opened.set(name, new WeakRef(buffer));
   forgetOpened.register(buffer, name);
   return buffer;
@@ -73,6 +72,29 @@ export function createShm(byteLength: number): { name: string; buffer: SharedArr
     );
     return { name, buffer: remember(name, buffer) };
   }
+}
+
+/**
+ * Creates the OS shared-memory object `name` (a SharedMemory block): unlike
+ * createShm's, it lives until unlinked, as Python's named blocks do.
+ * Throws an Error with `code` "EEXIST" when the name is taken.
+ */
+export function createNamedShm(name: string, byteLength: number): SharedArrayBuffer {
+  return markOsShared(native().shmCreate(name, byteLength));
+}
+
+/**
+ * Maps the named block `name` afresh (no cache: after any process unlinks the
+ * name, attaching fails with ENOENT, as in Python). Throws with `code` "ENOENT".
+ */
+export function openNamedShm(name: string): SharedArrayBuffer {
+  return markOsShared(native().shmOpen(name));
+}
+
+function markOsShared(buffer: SharedArrayBuffer): SharedArrayBuffer {
+  osSharedInUse = true;
+  osSharedBuffers.add(buffer);
+  return buffer;
 }
 
 /**

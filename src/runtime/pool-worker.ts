@@ -15,7 +15,7 @@ import { encodeError } from "../wire/errors.ts";
 import { loadFunction } from "../wire/functions.ts";
 import type { FunctionRef } from "../wire/functions.ts";
 import type { ParentMessage, PoolBootstrap, TaskMessage, WorkerMessage } from "../wire/protocol.ts";
-import { decodeFromWire, encodeForWire } from "../wire/serialize.ts";
+import { decodeFromWire, encodeForWire, revivalsSettled } from "../wire/serialize.ts";
 import type { ParentChannel } from "./channel.ts";
 
 type Task = (...args: unknown[]) => unknown;
@@ -65,6 +65,13 @@ function runItems(task: TaskMessage, fn: Task): Outcome | Promise<Outcome> {
   } catch (error) {
     return failed(task, error);
   }
+  // Objects among the arguments finish reviving (a Barrier's action) before the task sees them.
+  const reviving = task.wired ? revivalsSettled() : undefined;
+  if (reviving) return reviving.then(() => runDecoded(task, fn, items));
+  return runDecoded(task, fn, items);
+}
+
+function runDecoded(task: TaskMessage, fn: Task, items: unknown[]): Outcome | Promise<Outcome> {
   const values = new Array<unknown>(items.length);
   const state: { transfer: TransferListItem[] | undefined } = { transfer: undefined };
   const star = task.star;

@@ -13,6 +13,7 @@
  */
 import os from "node:os";
 import type { TransferListItem } from "node:worker_threads";
+import { setDefaultMemoryKind } from "../memory/kind.ts";
 import { native } from "../util/native.ts";
 import { ipcMessageError, isCloneError } from "../wire/ipc-check.ts";
 import type { BootstrapData, ParentMessage, WorkerMessage } from "../wire/protocol.ts";
@@ -85,6 +86,8 @@ const channel: ParentChannel = {
 };
 
 const data = await started;
+// What this process makes must be able to reach its parent and siblings: OS shared memory.
+setDefaultMemoryKind("os");
 if (data.role === "pool" || data.identity.daemon) {
   // The kernel kills this child when its parent dies, even while its JavaScript is
   // busy in a task and never sees the channel close. If the parent died before

@@ -7,7 +7,7 @@
 import { currentIdentity } from "../process-identity.ts";
 import { loadFunction } from "../wire/functions.ts";
 import type { ProcessBootstrap, RunMessage } from "../wire/protocol.ts";
-import { decodeFromWire } from "../wire/serialize.ts";
+import { decodeFromWire, revivalsSettled } from "../wire/serialize.ts";
 import type { ParentChannel } from "./channel.ts";
 
 function nextRunMessage(channel: ParentChannel): Promise<RunMessage> {
@@ -20,6 +20,7 @@ function nextRunMessage(channel: ParentChannel): Promise<RunMessage> {
 
 async function runTarget(message: RunMessage): Promise<void> {
   const target = message.wired ? (decodeFromWire(message.target) as RunMessage["target"]) : message.target;
+  await revivalsSettled(); // objects among the arguments finish reviving (a Barrier's action) first
   if (target.kind === "function") {
     const fn = await loadFunction(target.fn);
     await fn(...target.args);

@@ -19,7 +19,7 @@
  * filling, so a fast party cannot join the next round before the slow ones left.
  */
 import { SharedRegion, type RegionHandle } from "../memory/region.ts";
-import { registerWireType, type WireForm } from "../wire/serialize.ts";
+import { registerWireType, revivalPending, type WireForm } from "../wire/serialize.ts";
 import { loadFunction, resolveFunction, type FunctionRef } from "../wire/functions.ts";
 import { kWire } from "../symbols.ts";
 import { BrokenBarrierError } from "../errors.ts";
@@ -84,6 +84,8 @@ export class Barrier {
         });
         loading.catch(() => {}); // reported when a wait() needs it
         this.#actionLoading = loading;
+        revivalPending(loading); // a worker receiving it as an argument waits for this first
+
       }
       return;
     }

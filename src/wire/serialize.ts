@@ -155,6 +155,26 @@ export function encodeForWire(
   return { value: encoded, wired };
 }
 
+/** Work that revived objects still do (a Barrier loading its action), until it settles. */
+const pendingRevivals = new Set<Promise<unknown>>();
+
+/**
+ * Registers the unfinished part of a revival. A worker awaits these before it
+ * hands received arguments to a target or task (see revivalsSettled), so the
+ * objects it gets are ready for their synchronous calls too.
+ */
+export function revivalPending(work: Promise<unknown>): void {
+  pendingRevivals.add(work);
+  const done = (): void => void pendingRevivals.delete(work);
+  work.then(done, done);
+}
+
+/** Settles once every revival registered so far has finished; undefined when none is pending. */
+export function revivalsSettled(): Promise<void> | undefined {
+  if (pendingRevivals.size === 0) return undefined;
+  return Promise.allSettled([...pendingRevivals]).then(() => undefined);
+}
+
 /** Rebuilds library objects from placeholders, in place (the value is a fresh copy). */
 export function decodeFromWire(value: unknown): unknown {
   const seen = new Set<object>();

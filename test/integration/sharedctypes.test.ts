@@ -8,10 +8,12 @@ import * as w from "../fixtures/sync-workers.ts";
 const T = { timeout: 60_000 };
 
 forEachContext((context) => {
+  // Objects of the context under test: the "process" context's live in OS shared memory.
+  const ctx = mp.getContext(context);
   test("a worker changes Values, a synchronized Array and a RawArray in place (test_value, test_array)", T, async () => {
-    const values = [mp.Value("i", 25), mp.Value("d", 3.625), mp.Value("h", -232), mp.Value("q", 2n ** 33n), mp.Value("c", "x")];
-    const arr = mp.Array("i", [1, 2, 3, 4]);
-    const raw = mp.RawArray("d", [0.5, 1.5]);
+    const values = [ctx.Value("i", 25), ctx.Value("d", 3.625), ctx.Value("h", -232), ctx.Value("q", 2n ** 33n), ctx.Value("c", "x")];
+    const arr = ctx.Array("i", [1, 2, 3, 4]);
+    const raw = ctx.RawArray("d", [0.5, 1.5]);
     const text = new mp.SharedMemory({ create: true, size: 4 });
     const list = new mp.ShareableList(["original", 41]);
     try {
@@ -31,10 +33,10 @@ forEachContext((context) => {
   });
 
   test("Value and Array keep their own lock across workers (getLock is the same shared lock)", T, async () => {
-    const lock = new mp.Lock();
-    const value = mp.Value("i", 0, { lock });
-    const held = new mp.Event();
-    const release = new mp.Event();
+    const lock = new ctx.Lock();
+    const value = ctx.Value("i", 0, { lock });
+    const held = new ctx.Event();
+    const release = new ctx.Event();
     const p = new mp.Process({ target: w.holdLockUntil, args: [value.getLock(), held, release], context });
     p.start();
     assert.equal(await held.wait(20_000), true);

@@ -7,6 +7,7 @@ import { test } from "node:test";
 import * as mp from "multiproc";
 import { forEachContext } from "../helpers/contexts.ts";
 import * as w from "../fixtures/sync-workers.ts";
+import { slowModuleAction } from "../fixtures/slow-action.ts";
 
 const T = { timeout: 60_000 };
 
@@ -17,17 +18,19 @@ async function runAll(processes: mp.Process[]): Promise<void> {
 }
 
 forEachContext((context) => {
+  // Objects of the context under test: the "process" context's live in OS shared memory.
+  const ctx = mp.getContext(context);
   const spawn = (target: (...args: never[]) => unknown, args: unknown[]) =>
     new mp.Process({ target: target as (...a: unknown[]) => unknown, args, context });
 
   test("4 workers x 100,000 locked increments of a Value give exactly 400,000", T, async () => {
-    const value = mp.Value("i", 0);
+    const value = ctx.Value("i", 0);
     await runAll([0, 1, 2, 3].map(() => spawn(w.incrementLocked, [value, 100_000])));
     assert.equal(value.value, 400_000);
   });
 
   test("async lock users in workers and the main thread count exactly", T, async () => {
-    const value = mp.Value("i", 0);
+    const value = ctx.Value("i", 0);
     const workers = [0, 1].map(() => spawn(w.incrementLockedAsync, [value, 5_000]));
     for (const p of workers) p.start();
     await w.incrementLockedAsync(value, 5_000);
@@ -36,15 +39,15 @@ forEachContext((context) => {
   });
 
   test("a Condition bounded buffer moves 10,000 items between 2 producers and 2 consumers", T, async () => {
-    const lock = new mp.Lock();
+    const lock = new ctx.Lock();
     const total = 10_000;
     const buffer: w.BoundedBuffer = {
       lock,
-      notEmpty: new mp.Condition(lock),
-      notFull: new mp.Condition(lock),
-      ring: mp.RawArray("i", 16),
-      state: mp.RawArray("i", 4),
-      seen: mp.RawArray("i", total),
+      notEmpty: new ctx.Condition(lock),
+      notFull: new ctx.Condition(lock),
+      ring: ctx.RawArray("i", 16),
+      state: ctx.RawArray("i", 4),
+      seen: ctx.RawArray("i", total),
       total,
     };
     await runAll([
@@ -58,14 +61,23 @@ forEachContext((context) => {
     assert.equal(buffer.state[3], total);
   });
 
+  test("a Barrier received as an argument has its action loaded before the target runs: waitSync at once works", T, async () => {
+    const barrier = new ctx.Barrier(2, { action: slowModuleAction });
+    const child = spawn(w.waitBarrierSync, [barrier]);
+    child.start();
+    await barrier.wait(20_000);
+    await child.join();
+    assert.equal(child.exitCode, 0, "waitSync did not find the action still loading");
+  });
+
   test("a Barrier runs 100 rounds with its action called once per round, before release", T, async () => {
     const counter = new mp.SharedMemory({ name: w.ACTION_COUNTER, create: true, size: 4 });
     try {
       const parties = 3;
       const rounds = 100;
-      const barrier = new mp.Barrier(parties, { action: w.countAction });
-      const arrivals = mp.RawArray("i", rounds * parties);
-      const errors = mp.RawArray("i", 1);
+      const barrier = new ctx.Barrier(parties, { action: w.countAction });
+      const arrivals = ctx.RawArray("i", rounds * parties);
+      const errors = ctx.RawArray("i", 1);
       await runAll([
         spawn(w.barrierRounds, [barrier, rounds, arrivals, errors]),
         spawn(w.barrierRounds, [barrier, rounds, arrivals, errors]),
@@ -81,9 +93,9 @@ forEachContext((context) => {
   });
 
   test("a lock held by a worker: acquire times out in the main thread, then succeeds after release", T, async () => {
-    const lock = new mp.Lock();
-    const held = new mp.Event();
-    const release = new mp.Event();
+    const lock = new ctx.Lock();
+    const held = new ctx.Event();
+    const release = new ctx.Event();
     const p = spawn(w.holdLockUntil, [lock, held, release]);
     p.start();
     assert.equal(await held.wait(20_000), true);
@@ -105,8 +117,8 @@ forEachContext((context) => {
 
   for (const how of ["exit", "throw", "return", "hang"] as const) {
     test(`a Lock whose holder dies (${how}) is recovered by the next acquirer`, T, async () => {
-      const lock = new mp.Lock();
-      const held = new mp.Event();
+      const lock = new ctx.Lock();
+      const held = new ctx.Event();
       const p = spawn(w.holdLockThenDie, [lock, held, how]);
       p.start();
       assert.equal(await held.wait(20_000), true);
@@ -121,8 +133,8 @@ forEachContext((context) => {
   }
 
   test("an RLock held by a worker killed while holding it is recovered", T, async () => {
-    const lock = new mp.RLock();
-    const held = new mp.Event();
+    const lock = new ctx.RLock();
+    const held = new ctx.Event();
     const p = spawn(w.holdLockThenDie, [lock, held, "hang"]);
     p.start();
     assert.equal(await held.wait(20_000), true);
@@ -135,9 +147,9 @@ forEachContext((context) => {
   });
 
   test("Semaphore(2) lets two workers in at a time (test_semaphore across workers)", T, async () => {
-    const sem = new mp.Semaphore(2);
-    const gate = new mp.Event();
-    const got = mp.RawArray("i", 3);
+    const sem = new ctx.Semaphore(2);
+    const gate = new ctx.Event();
+    const got = ctx.RawArray("i", 3);
     const workers = [0, 1, 2].map((slot) => spawn(w.takeUnits, [sem, gate, got, slot]));
     for (const p of workers) p.start();
     // Two get a unit; the third blocks until the gate opens and one gives its unit back.
@@ -152,9 +164,9 @@ forEachContext((context) => {
   });
 
   test("Condition notify wakes one worker, notifyAll the rest (test_notify, test_notify_all)", T, async () => {
-    const cond = new mp.Condition();
-    const sleeping = new mp.Semaphore(0);
-    const woken = mp.RawArray("i", 2);
+    const cond = new ctx.Condition();
+    const sleeping = new ctx.Semaphore(0);
+    const woken = ctx.RawArray("i", 2);
     const workers = [0, 1, 2].map(() => spawn(w.conditionWaiter, [cond, sleeping, woken, null]));
     for (const p of workers) p.start();
     for (let i = 0; i < 3; i++) assert.equal(await sleeping.acquire({ timeout: 20_000 }), true);
@@ -170,17 +182,17 @@ forEachContext((context) => {
   });
 
   test("Condition wait(timeout) in workers returns false (test_timeout)", T, async () => {
-    const cond = new mp.Condition();
-    const sleeping = new mp.Semaphore(0);
-    const woken = mp.RawArray("i", 2);
+    const cond = new ctx.Condition();
+    const sleeping = new ctx.Semaphore(0);
+    const woken = ctx.RawArray("i", 2);
     const workers = [0, 1].map(() => spawn(w.conditionWaiter, [cond, sleeping, woken, 100]));
     await runAll(workers);
     assert.deepEqual([...woken], [0, 2]);
   });
 
   test("Event ping-pong between the main thread and a worker", T, async () => {
-    const ping = new mp.Event();
-    const pong = new mp.Event();
+    const ping = new ctx.Event();
+    const pong = new ctx.Event();
     const p = spawn(w.pingPong, [ping, pong, 200]);
     p.start();
     for (let i = 0; i < 200; i++) {
@@ -193,11 +205,11 @@ forEachContext((context) => {
   });
 
   test("threads blocked in waitSync/acquireSync use no CPU (no polling)", T, async () => {
-    const started = new mp.Event();
-    const never = new mp.Event();
-    const lock = new mp.Lock();
+    const started = new ctx.Event();
+    const never = new ctx.Event();
+    const lock = new ctx.Lock();
     await lock.acquire();
-    const sem = new mp.Semaphore(0);
+    const sem = new ctx.Semaphore(0);
     const p = spawn(w.blockIdle, [started, never, lock, sem, 400]);
     p.start();
     assert.equal(await started.wait(20_000), true);
