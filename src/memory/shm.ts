@@ -38,7 +38,7 @@ const unlinkAtExit = new Map<string, () => void>();
 let counter = 0;
 
 function remember(name: string, buffer: SharedArrayBuffer): SharedArrayBuffer {
-  markOsShared(buffer);
+  markOsShared(buffer, name);
   opened.set(name, new WeakRef(buffer));
   forgetOpened.register(buffer, name);
   return buffer;
@@ -80,7 +80,7 @@ export function createShm(byteLength: number): { name: string; buffer: SharedArr
  * Throws an Error with `code` "EEXIST" when the name is taken.
  */
 export function createNamedShm(name: string, byteLength: number): SharedArrayBuffer {
-  return markOsShared(native().shmCreate(name, byteLength));
+  return markOsShared(native().shmCreate(name, byteLength), name);
 }
 
 /**
@@ -88,13 +88,22 @@ export function createNamedShm(name: string, byteLength: number): SharedArrayBuf
  * name, attaching fails with ENOENT, as in Python). Throws with `code` "ENOENT".
  */
 export function openNamedShm(name: string): SharedArrayBuffer {
-  return markOsShared(native().shmOpen(name));
+  return markOsShared(native().shmOpen(name), name);
 }
 
-function markOsShared(buffer: SharedArrayBuffer): SharedArrayBuffer {
+function markOsShared(buffer: SharedArrayBuffer, name: string): SharedArrayBuffer {
   osSharedInUse = true;
   osSharedBuffers.add(buffer);
+  osSharedNames.set(buffer, name);
   return buffer;
+}
+
+/** The name of the OS shared-memory object under each buffer made or opened here. */
+const osSharedNames = new WeakMap<SharedArrayBuffer, string>();
+
+/** The shm name `buffer` maps (so another process can open it), or undefined for a buffer of this process only. */
+export function osSharedName(buffer: SharedArrayBuffer): string | undefined {
+  return osSharedInUse ? osSharedNames.get(buffer) : undefined;
 }
 
 /**

@@ -21,9 +21,12 @@
  * queueing. The releaser swaps in 0 and notifies if WAITERS was set. A woken
  * waiter takes the lock with WAITERS set, since others may still sleep.
  */
-import { ABANDONED, OWNER_MASK, WAITERS, warnRecovered } from "./owners.ts";
+import { ABANDONED, OWNER_MASK, WAITERS, isDeadProcess, isOtherProcess, warnRecovered } from "./owners.ts";
 import { waitOn, type Waiting } from "./waiting.ts";
 import { remaining, waitCore } from "../memory/wait.ts";
+
+/** How often a waiter looks whether a lock's holder in another OS process still lives (ms). */
+export const LIVENESS_CHECK_MS = 100;
 
 /** Outcome of a slow-path acquire. */
 export type Acquired = "acquired" | "timed-out";
@@ -67,7 +70,17 @@ export function* lockSlow(
     }
     const left = remaining(deadline);
     if (left === 0) return "timed-out";
-    yield waitOn(word, index, state, left);
+    const holder = state & OWNER_MASK;
+    if (!isOtherProcess(holder)) {
+      yield waitOn(word, index, state, left);
+    } else {
+      // Another process holds it: nobody will tell us if it dies, so look now and then.
+      yield waitOn(word, index, state, left === undefined ? LIVENESS_CHECK_MS : Math.min(left, LIVENESS_CHECK_MS));
+      if (Atomics.load(word, index) === state && isDeadProcess(holder)) {
+        // Mark it abandoned (as owners.ts does for a dead thread) and wake the others; the loop takes it over.
+        if (Atomics.compareExchange(word, index, state, ABANDONED | WAITERS | holder) === state) waitCore.notify(word, index);
+      }
+    }
     taking = owner | WAITERS;
     state = Atomics.load(word, index);
   }

@@ -17,7 +17,13 @@
  * event (terminate, kill, out of memory), which this module hooks through
  * `process.on("worker")`. Either one calls `recoverLocksOf(owner)`.
  * The main thread never registers: when it dies, the whole process does.
+ *
+ * Across OS processes (locks in OS shared memory) the owner id is the holder's
+ * pid, and nobody is told when another process dies: a waiter on a lock that
+ * another process holds sleeps in slices of LIVENESS_CHECK_MS and looks at the
+ * holder after each (isDeadProcess), then takes the lock over as above.
  */
+import { readFileSync } from "node:fs";
 import { isMainThread, threadId, type Worker } from "node:worker_threads";
 import { currentIdentity } from "../process-identity.ts";
 import { native } from "../util/native.ts";
@@ -116,6 +122,29 @@ if (!holder[hooked]) {
       }
     });
   });
+}
+
+/**
+ * True when `owner` is another OS process (the main thread of one: worker-thread
+ * owners of other processes cannot be told apart) that has died: gone, or a
+ * zombie its parent has not reaped yet (a parent blocked in acquireSync cannot
+ * reap it, so "kill(pid, 0) succeeds" is not proof of life). Reads /proc (Linux).
+ */
+export function isDeadProcess(owner: number): boolean {
+  if (owner === 0 || owner & THREAD_TAG || owner === (process.pid & OWNER_MASK)) return false;
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${owner}/stat`, "latin1");
+  } catch {
+    return true;
+  }
+  const state = stat.charAt(stat.lastIndexOf(")") + 2);
+  return state === "Z" || state === "X";
+}
+
+/** True when `owner` is another OS process, whose death only a look at it can tell (see isDeadProcess). */
+export function isOtherProcess(owner: number): boolean {
+  return owner !== 0 && !(owner & THREAD_TAG) && owner !== (process.pid & OWNER_MASK);
 }
 
 /** Logs that a lock was taken over from a dead owner. */

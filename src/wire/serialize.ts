@@ -14,6 +14,7 @@
  */
 import v8 from "node:v8";
 import { kWire } from "../symbols.ts";
+import { openShm, osSharedName } from "../memory/shm.ts";
 import { native } from "../util/native.ts";
 
 export interface WireForm {
@@ -39,6 +40,8 @@ export function isWireable(value: unknown): value is Wireable {
 }
 
 const SHARED_VIEW = "SharedView";
+const OS_BUFFER = "OsSharedArrayBuffer";
+registerWireType(OS_BUFFER, (name) => openShm(name as string));
 type TypedArrayConstructor = new (buffer: SharedArrayBuffer, byteOffset: number, length: number) => ArrayBufferView;
 const viewConstructors: Record<string, TypedArrayConstructor> = {
   Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
@@ -97,10 +100,18 @@ export function encodeForWire(
       wired = true;
       return { [PLACEHOLDER]: SHARED_VIEW, state: visit(sharedViewState(current)) };
     }
-    if (shareBuffer && current instanceof SharedArrayBuffer) {
-      wired = true;
-      const form = shareBuffer(current);
-      return { [PLACEHOLDER]: form.type, state: form.state };
+    if (current instanceof SharedArrayBuffer) {
+      // OS shared memory travels by name, over any transport: every process can open it.
+      const name = osSharedName(current);
+      if (name !== undefined) {
+        wired = true;
+        return { [PLACEHOLDER]: OS_BUFFER, state: name };
+      }
+      if (shareBuffer) {
+        wired = true;
+        const form = shareBuffer(current);
+        return { [PLACEHOLDER]: form.type, state: form.state };
+      }
     }
     if (isOpaque(current) || inProgress.has(current)) return current;
     const cached = done.get(current);

@@ -14,8 +14,8 @@ forEachContext((context) => {
     const values = [ctx.Value("i", 25), ctx.Value("d", 3.625), ctx.Value("h", -232), ctx.Value("q", 2n ** 33n), ctx.Value("c", "x")];
     const arr = ctx.Array("i", [1, 2, 3, 4]);
     const raw = ctx.RawArray("d", [0.5, 1.5]);
-    const text = new mp.SharedMemory({ create: true, size: 4 });
-    const list = new mp.ShareableList(["original", 41]);
+    const text = new ctx.SharedMemory({ create: true, size: 4 });
+    const list = new ctx.ShareableList(["original", 41]);
     try {
       const p = new mp.Process({ target: w.doubleValues, args: [values, arr, raw, text, list], context });
       p.start();

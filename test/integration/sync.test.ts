@@ -71,7 +71,7 @@ forEachContext((context) => {
   });
 
   test("a Barrier runs 100 rounds with its action called once per round, before release", T, async () => {
-    const counter = new mp.SharedMemory({ name: w.ACTION_COUNTER, create: true, size: 4 });
+    const counter = new ctx.SharedMemory({ name: w.ACTION_COUNTER, create: true, size: 4 });
     try {
       const parties = 3;
       const rounds = 100;
