@@ -3,10 +3,10 @@
  * API bound to one start method. `mp.getContext("thread").Pool` is a Pool whose
  * workers are threads whatever the default is.
  *
- * Pool and Process are bound to the context's worker kind; the synchronization
- * primitives and shared ctypes to its memory kind (memory/kind.ts): those of the
- * "process" context live in OS shared memory, so they cross to OS processes.
- * Queues and pipes are the thread context's in both, in this version.
+ * Pool and Process are bound to the context's worker kind; every shared object
+ * (primitives, shared ctypes, queues, pipes, SharedMemory) to its memory kind
+ * (memory/kind.ts): those of the "process" context live in OS shared memory, so
+ * they cross to OS processes.
  */
 import type { StartMethod } from "./backends/backend.ts";
 import * as errors from "./errors.ts";
@@ -68,7 +68,10 @@ function createContext(method: StartMethod) {
     ...errors,
     Process: bindProcess(method),
     Pool: bindPool(method),
-    Queue, JoinableQueue, SimpleQueue, Pipe,
+    Queue: bindMemory(Queue, memory),
+    JoinableQueue: bindMemory(JoinableQueue, memory),
+    SimpleQueue: bindMemory(SimpleQueue, memory),
+    Pipe: bindFactory(Pipe, memory),
     Lock: bindMemory(Lock, memory),
     RLock: bindMemory(RLock, memory),
     Semaphore: bindMemory(Semaphore, memory),

@@ -2,6 +2,7 @@
  * What a parent tells every worker it starts: who the worker is, who its parent
  * is, and which modules it needs to resolve functions. Shared by Pool and Process.
  */
+import { getRootPid } from "./memory/shm.ts";
 import { typeScriptLoader } from "./backends/loader.ts";
 import { currentIdentity, identityPath } from "./process-identity.ts";
 import type { BootstrapCommon } from "./wire/protocol.ts";
@@ -45,6 +46,7 @@ export function commonBootstrap(child: ChildDescription): BootstrapCommon {
   return {
     identity: { name: child.name, daemon: child.daemon, path: child.path },
     parent: { ...currentIdentity() },
+    rootPid: getRootPid(),
     entryModule: getEntryModule(),
     registeredModules: [...registeredModules()],
     preloadModules: moduleUrls(child.modules),

@@ -16,6 +16,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import type { TransferListItem } from "node:worker_threads";
+import { sweepAtExit } from "../memory/shm.ts";
 import { ipcCloneError, ipcMessageError, isCloneError } from "../wire/ipc-check.ts";
 import type { ResourceLimits, SpawnOptions, WorkerBackend, WorkerExit, WorkerHandle } from "./backend.ts";
 import { typeScriptImport, workerExecArgv } from "./loader.ts";
@@ -65,6 +66,8 @@ class ProcessHandle implements WorkerHandle {
 
   constructor(options: SpawnOptions) {
     const { bootstrap, resourceLimits, events } = options;
+    // A child may make OS shared memory and be killed before it unlinks it: the root sweeps at exit.
+    sweepAtExit();
     const { execArgv, registered } = childExecArgv(resourceLimits);
     this.#child = fork(entryPath, [], {
       serialization: "advanced",

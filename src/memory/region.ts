@@ -61,6 +61,8 @@ export class SharedRegion {
     if (!Number.isInteger(byteLength) || byteLength < 0) {
       throw new RangeError(`Expected a region size that is an integer >= 0, got ${String(byteLength)}`);
     }
+    // OS shared memory is mmap'ed and goes back to the OS with its last mapping already.
+    if (currentMemoryKind() === "os") return SharedRegion.create(byteLength, { shared: "os" });
     return new SharedRegion(native().allocate(byteLength));
   }
 

@@ -51,8 +51,10 @@
  *
  * Frames: see frame.ts. Spill segments: see spill-chain.ts.
  */
-import { isMainThread, threadId } from "node:worker_threads";
-import { native } from "../util/native.ts";
+import { isMainThread } from "node:worker_threads";
+import { LIVENESS_CHECK_MS } from "../synchronize/mutex.ts";
+import { isDeadProcess, isOtherProcess, ownerId } from "../synchronize/owners.ts";
+import { osBuffers, threadBuffers, type BufferStore } from "./buffer-store.ts";
 import { deathList } from "../util/thread-death.ts";
 import { COPY_OUT_BYTES, copyToShared, decodeDetached, detachFrame, type Detached } from "./frame-copy.ts";
 import { FRAME_HEADER, INDIRECT_BYTES, KIND_INDIRECT, KIND_WRAP, frameSize, writeFrameHeader, type FrameDecoder } from "./frame.ts";
@@ -96,8 +98,12 @@ export interface RingState {
 
 /** A lock's owner word sits this many words after the lock word (pOwner, cOwner). */
 const OWNER = 4;
-/** This thread's owner id: its thread id (the main thread's 0 means "not recoverable": its death ends the process). */
-const SELF = isMainThread ? 0 : threadId;
+/**
+ * This thread's owner id, as the primitives' locks have it (synchronize/owners.ts):
+ * the pid in a process's main thread, a tagged thread id in a worker thread. The
+ * main thread of the program's root never needs recovering (its death ends everything).
+ */
+const SELF = ownerId();
 
 function lock(word: Int32Array, index: number): void {
   if (Atomics.compareExchange(word, index, 0, 1) !== 0) lockSlow(word, index);
@@ -111,9 +117,24 @@ function lockSlow(word: Int32Array, index: number): void {
   // Drepper's mutex: 2 means "held, and someone may sleep"; the unlocker then wakes one.
   let state = Atomics.exchange(word, index, 2);
   while (state !== 0) {
-    waitCore.waitSync(word, index, 2);
+    const holder = Atomics.load(word, index + OWNER);
+    if (!isOtherProcess(holder)) {
+      waitCore.waitSync(word, index, 2);
+    } else {
+      // Held by another OS process, whose death nobody reports here: look at it now and then.
+      waitCore.waitSync(word, index, 2, LIVENESS_CHECK_MS);
+      if (isDeadProcess(holder)) releaseDeadHolder(word, index, holder);
+    }
     state = Atomics.exchange(word, index, 2);
   }
+}
+
+/** Frees a ring lock whose holder died (a killed thread or process), if its owner word still names it, and wakes its sleepers. */
+function releaseDeadHolder(ctl: Int32Array, index: number, dead: number): void {
+  if (Atomics.compareExchange(ctl, index + OWNER, dead, 0) !== dead) return;
+  if (index === P_LOCK) Atomics.store(ctl, SPILL_PENDING, 0);
+  Atomics.store(ctl, index, 0);
+  waitCore.notify(ctl, index);
 }
 
 function unlock(word: Int32Array, index: number): void {
@@ -135,19 +156,14 @@ function unlock(word: Int32Array, index: number): void {
 const ringLocks = deathList("ring-locks", ([ring, owner]) => {
   const ctl = new Int32Array(ring!, 0, HEADER_BYTES >> 2);
   const dead = new Int32Array(owner!)[0]!;
-  for (const index of [P_LOCK, C_LOCK]) {
-    if (Atomics.compareExchange(ctl, index + OWNER, dead, 0) !== dead) continue;
-    if (index === P_LOCK) Atomics.store(ctl, SPILL_PENDING, 0);
-    Atomics.store(ctl, index, 0);
-    waitCore.notify(ctl, index);
-  }
+  for (const index of [P_LOCK, C_LOCK]) releaseDeadHolder(ctl, index, dead);
 });
 /** This thread's id, in the buffer each listing carries so the releaser knows whom to look for. */
 let selfBuffer: SharedArrayBuffer | undefined;
 const untrackRing = new FinalizationRegistry<number>((slot) => ringLocks.untrack(slot));
 
 function listRing(ring: MessageRing, buffer: SharedArrayBuffer): void {
-  if (SELF === 0) return;
+  if (isMainThread) return; // a process's main thread dies with its process, which other processes see by liveness
   if (!selfBuffer) {
     selfBuffer = new SharedArrayBuffer(4);
     new Int32Array(selfBuffer)[0] = SELF;
@@ -163,6 +179,8 @@ export class MessageRing {
   readonly #view: DataView;
   readonly #maxInline: number;
   readonly #spill: SpillChain;
+  /** Where big frames and spill segments go: this process's stash, or OS shared memory. */
+  readonly #store: BufferStore;
   /** A frame copied out under the consumer lock, to be decoded once it is released. */
   #detached: Detached | undefined;
 
@@ -173,7 +191,8 @@ export class MessageRing {
     this.#bytes = Buffer.from(region.buffer, HEADER_BYTES, capacity);
     this.#view = new DataView(region.buffer, HEADER_BYTES, capacity);
     this.#maxInline = capacity >> 2;
-    this.#spill = new SpillChain(new Float64Array(region.buffer, SPILL_TICKETS, 2), region.buffer);
+    this.#store = region.shared === "os" ? osBuffers : threadBuffers;
+    this.#spill = new SpillChain(new Float64Array(region.buffer, SPILL_TICKETS, 2), region.buffer, this.#store);
     listRing(this, region.buffer);
   }
 
@@ -197,8 +216,9 @@ export class MessageRing {
    * `native().stash(buffer, owner)` (or `encodeMessage(value, owner)`) for the
    * shared buffers of a message about to be written here.
    */
-  get owner(): SharedArrayBuffer {
-    return this.#region.buffer;
+  get owner(): SharedArrayBuffer | null {
+    // null: a ring in OS shared memory, which other processes read; it can carry no buffer of this process.
+    return this.#region.shared === "os" ? null : this.#region.buffer;
   }
 
   get capacity(): number {
@@ -295,9 +315,8 @@ export class MessageRing {
 
   /** Moves a big payload to its own stashed buffer and publishes its ticket. */
   #writeIndirect(kind: number, payload: Uint8Array, length: number): void {
-    const buffer = native().allocate(length);
+    const { ticket, buffer } = this.#store.create(length, this.#region.buffer);
     copyToShared(new Uint8Array(buffer), 0, payload, length);
-    const ticket = native().stash(buffer, this.#region.buffer);
     const frame = Buffer.allocUnsafe(INDIRECT_BYTES);
     frame.writeDoubleLE(ticket, 0);
     frame.writeUInt32LE(length, 8);
@@ -418,7 +437,7 @@ export class MessageRing {
     const ticket = view.getFloat64(offset, true);
     const length = view.getUint32(offset + 8, true);
     const kind = view.getUint32(offset + 12, true);
-    const buffer = native().take(ticket);
+    const buffer = this.#store.take(ticket);
     return this.#decodeOrDetach(kind, Buffer.from(buffer, 0, length), new DataView(buffer, 0, length), 0, length, decode);
   }
 

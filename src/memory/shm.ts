@@ -2,9 +2,10 @@
  * OS shared memory: POSIX shared-memory objects (shm_open + mmap, through the
  * native addon) seen as SharedArrayBuffers, for the "process" context.
  *
- * Names look like "/mp-<pid>-<counter>-<random>": the pid and counter make them
- * unique within this machine's live processes, the random part guards against a
- * stale name left by a killed process that had the same pid.
+ * Names look like "/mp-<root>-<pid>-<counter>-<random>": the pid and counter make
+ * them unique within this machine's live processes, the random part guards
+ * against a stale name left by a killed process that had the same pid, and the
+ * root (the program's main process) removes them all when it exits.
  *
  * Lifetime:
  * - the creator unlinks the name when its process (worker thread: its thread) exits,
@@ -18,6 +19,8 @@
  * on those with the kernel futex (Atomics.wait cannot wake another process).
  */
 import { randomBytes } from "node:crypto";
+import { readdirSync } from "node:fs";
+import { isMainThread } from "node:worker_threads";
 import { native } from "../util/native.ts";
 import { onExit } from "../util/finalize.ts";
 
@@ -38,16 +41,70 @@ const unlinkAtExit = new Map<string, () => void>();
 let counter = 0;
 
 function remember(name: string, buffer: SharedArrayBuffer): SharedArrayBuffer {
+  sweepAtExit();
   markOsShared(buffer, name);
   opened.set(name, new WeakRef(buffer));
   forgetOpened.register(buffer, name);
   return buffer;
 }
 
+/**
+ * The pid of the program's root process (its main process), which every
+ * shared-memory name of the program starts with: "/mp-<root>-...". The root
+ * removes what is left of them when it exits, whoever made them.
+ */
+let rootPid = process.pid;
+
+/** Set by a worker's bootstrap: the root of the program it belongs to. */
+export function setRootPid(pid: number): void {
+  rootPid = pid;
+}
+
+export function getRootPid(): number {
+  return rootPid;
+}
+
 /** A fresh name for a shared-memory object of this process. */
 export function newShmName(): string {
-  return `/mp-${process.pid}-${++counter}-${randomBytes(4).toString("hex")}`;
+  return `/mp-${rootPid}-${process.pid}-${++counter}-${randomBytes(4).toString("hex")}`;
 }
+
+let ticketCounter = 0;
+
+/**
+ * A ticket for an OS buffer of a ring (buffer-store.ts): this pid and a counter
+ * in one exact double (pid < 2^22, counter < 2^31), unique among live processes.
+ */
+export function nextTicket(): number {
+  ticketCounter = (ticketCounter + 1) % 2 ** 31;
+  return process.pid * 2 ** 31 + ticketCounter;
+}
+
+/** The shm name a ticket stands for. */
+export function ticketName(ticket: number): string {
+  return `/mp-${rootPid}-t${ticket.toString(36)}`;
+}
+
+/**
+ * In the root process: at exit, remove every shm name of this program still there
+ * (made here or by any child, including children killed before they could).
+ * Called when the root first maps OS memory or starts an OS process.
+ */
+export function sweepAtExit(): void {
+  if (sweeping || rootPid !== process.pid || !isMainThread) return;
+  sweeping = true;
+  onExit(() => {
+    const prefix = `mp-${rootPid}-`;
+    let names: string[];
+    try {
+      names = readdirSync("/dev/shm");
+    } catch {
+      return; // no /dev/shm to look in (not Linux): the creators' own unlinks are all there is
+    }
+    for (const name of names) if (name.startsWith(prefix)) native().shmUnlink(`/${name}`);
+  });
+}
+let sweeping = false;
 
 /**
  * Creates a zero-filled OS shared-memory object of `byteLength` bytes; its name is
@@ -92,6 +149,7 @@ export function openNamedShm(name: string): SharedArrayBuffer {
 }
 
 function markOsShared(buffer: SharedArrayBuffer, name: string): SharedArrayBuffer {
+  sweepAtExit();
   osSharedInUse = true;
   osSharedBuffers.add(buffer);
   osSharedNames.set(buffer, name);

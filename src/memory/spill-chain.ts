@@ -4,9 +4,9 @@
  * how FIFO order is kept). This file owns the segments: linking a new tail,
  * opening segments another thread linked, and releasing drained ones.
  *
- * A segment is a SharedArrayBuffer (native `allocate`: its memory goes back to the
- * OS when freed) kept alive by the native stash and named by its ticket, so any
- * thread can open it (SEGMENT_BYTES, or one frame's size if bigger). The ring's
+ * A segment is a buffer of the ring's BufferStore (buffer-store.ts), named by its
+ * ticket, so any thread (or, for a ring in OS memory, any process) can open it
+ * (SEGMENT_BYTES, or one frame's size if bigger). In the thread store the ring's
  * buffer owns the tickets: the segments of a ring dropped unread are freed with it.
  *
  *   byte  0  f64  next         ticket of the next segment (0: none yet)
@@ -18,7 +18,7 @@
  * both are 0 while the chain is empty. Callers hold the ring's locks as each
  * method says.
  */
-import { native } from "../util/native.ts";
+import type { BufferStore } from "./buffer-store.ts";
 import { copyToShared } from "./frame-copy.ts";
 import { FRAME_HEADER, writeFrameHeader } from "./frame.ts";
 
@@ -80,13 +80,11 @@ export class Segment {
   }
 }
 
-function openSegment(ticket: number): Segment {
-  return new Segment(ticket, native().peek(ticket));
-}
 
 export class SpillChain {
   readonly #tickets: Float64Array;
   readonly #owner: SharedArrayBuffer;
+  readonly #store: BufferStore;
   /** The tail (producer side) and head (consumer side) as this thread last opened them. */
   #tail: Segment | undefined;
   #head: Segment | undefined;
@@ -95,9 +93,14 @@ export class SpillChain {
    * `tickets`: the two f64 words of the ring's header that hold the head and tail tickets;
    * `owner`: the ring's buffer (from native `allocate`), which owns the segments' tickets.
    */
-  constructor(tickets: Float64Array, owner: SharedArrayBuffer) {
+  constructor(tickets: Float64Array, owner: SharedArrayBuffer, store: BufferStore) {
     this.#tickets = tickets;
     this.#owner = owner;
+    this.#store = store;
+  }
+
+  #open(ticket: number): Segment {
+    return new Segment(ticket, this.#store.peek(ticket));
   }
 
   /** The tail segment, with a new one linked in when it lacks `frame` bytes; caller holds pLock and cLock. */
@@ -105,13 +108,11 @@ export class SpillChain {
     const tailTicket = this.#tickets[TAIL]!;
     let segment = this.#tail;
     if (tailTicket !== 0 && segment?.ticket !== tailTicket) {
-      segment = this.#tail = openSegment(tailTicket);
+      segment = this.#tail = this.#open(tailTicket);
     }
     if (tailTicket !== 0 && segment && segment.writeOffset + frame <= segment.bytes.length) return segment;
     const bytes = Math.max(SEGMENT_BYTES, SEGMENT_HEADER + frame);
-    // A recycled segment's memory is warm (a fresh one page-faults on every 4 KiB first written).
-    const buffer = (bytes === SEGMENT_BYTES && native().reuse(bytes)) || native().allocate(bytes);
-    const ticket = native().stash(buffer, this.#owner);
+    const { ticket, buffer } = this.#store.create(bytes, this.#owner);
     const fresh = new Segment(ticket, buffer);
     fresh.next = 0;
     fresh.writeOffset = SEGMENT_HEADER;
@@ -130,19 +131,19 @@ export class SpillChain {
   head(): Segment {
     let segment = this.#head;
     const headTicket = this.#tickets[HEAD]!;
-    if (segment?.ticket !== headTicket) segment = this.#head = openSegment(headTicket);
+    if (segment?.ticket !== headTicket) segment = this.#head = this.#open(headTicket);
     while (segment.readOffset >= segment.writeOffset) {
       const next: number = segment.next;
-      native().recycle(segment.ticket);
+      this.#store.recycle(segment.ticket);
       this.#tickets[HEAD] = next;
-      segment = this.#head = openSegment(next);
+      segment = this.#head = this.#open(next);
     }
     return segment;
   }
 
   /** Releases the chain, whose last frame was just read from `head`; caller holds cLock and knows no producer is writing to it. */
   drop(head: Segment): void {
-    native().recycle(head.ticket);
+    this.#store.recycle(head.ticket);
     this.#tickets[HEAD] = 0;
     this.#tickets[TAIL] = 0;
     this.#head = undefined;

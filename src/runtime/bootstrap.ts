@@ -5,6 +5,7 @@
  */
 import { isMainThread, threadId } from "node:worker_threads";
 import "../index.ts"; // every library class registers its wire reviver
+import { setRootPid } from "../memory/shm.ts";
 import { becomeWorker } from "../process-identity.ts";
 import { encodeError } from "../wire/errors.ts";
 import { rememberModule, setEntryModule } from "../wire/functions.ts";
@@ -19,6 +20,7 @@ export async function runWorker(data: BootstrapData, channel: ParentChannel): Pr
     data.parent,
     data.identity.path,
   );
+  setRootPid(data.rootPid);
   setEntryModule(data.entryModule);
   for (const url of data.registeredModules) rememberModule(url);
   setTypeScriptLoader(data.loader);

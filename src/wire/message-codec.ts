@@ -28,9 +28,10 @@ const reused: Outgoing = { kind: KIND_FAST, bytes: fastScratch(), length: 0, tic
 
 /**
  * Encodes `value`; throws a TypeError naming the part that cannot be cloned (`what`: "an item to the queue").
- * `owner`: the ring it will be written to (MessageRing.owner), which then owns its shared buffers' tickets.
+ * `owner`: the ring it will be written to (MessageRing.owner), which then owns its shared buffers' tickets;
+ * null for a ring in OS shared memory, which can carry no buffer of this process.
  */
-export function encodeOutgoing(value: unknown, what: string, owner?: SharedArrayBuffer): Outgoing {
+export function encodeOutgoing(value: unknown, what: string, owner?: SharedArrayBuffer | null): Outgoing {
   const length = fastEncode(value);
   if (length >= 0) {
     reused.kind = KIND_FAST;

@@ -12,6 +12,8 @@ export interface BootstrapCommon {
   /** The worker's name and daemon flag; it fills in its own pid and ident when it starts. */
   identity: Pick<ProcessIdentity, "name" | "daemon"> & { path: number[] };
   parent: ProcessIdentity;
+  /** The pid of the program's main process (shared-memory names start with it; see memory/shm.ts). */
+  rootPid: number;
   entryModule: string | null;
   registeredModules: string[];
   /** Modules the worker imports before anything else (the `modules` option). */

@@ -245,13 +245,15 @@ export interface EncodedMessage {
 /**
  * Serializes `value` once, for queues and pipes. Throws V8's DataCloneError; see uncloneableError.
  * `owner`: the ring the message goes to (MessageRing.owner); its buffers' tickets are then
- * dropped with the ring if the message is never read.
+ * dropped with the ring if the message is never read. null: a ring in OS shared memory.
  */
-export function encodeMessage(value: unknown, owner?: SharedArrayBuffer): EncodedMessage {
+export function encodeMessage(value: unknown, owner?: SharedArrayBuffer | null): EncodedMessage {
   const tickets: number[] = [];
   const ticketOf = new Map<SharedArrayBuffer, number>();
   try {
-    const { value: encoded, wired } = encodeForWire(value, (buffer) => {
+    // A ring in OS shared memory (owner null) reaches other processes: no stash tickets,
+    // so V8's serializer refuses a buffer of this process, and the caller says why.
+    const { value: encoded, wired } = encodeForWire(value, owner === null ? undefined : (buffer) => {
       let ticket = ticketOf.get(buffer);
       if (ticket === undefined) {
         ticket = native().stash(buffer, owner);

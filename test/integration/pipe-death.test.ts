@@ -44,9 +44,11 @@ function assertNothingListed(thread: number): void {
 }
 
 forEachContext((context) => {
+  // Objects of the context under test: the "process" context's live in OS shared memory.
+  const ctx = mp.getContext(context);
   test("receiver terminated: the sender in the main thread gets EPIPE", T, async () => {
     const stash = native().stashed();
-    const [reader, writer] = mp.Pipe<number>(false);
+    const [reader, writer] = ctx.Pipe<number>(false);
     const s = state();
     const p = new mp.Process({ target: w.holdOpen, args: [reader, s], context });
     p.start();
@@ -63,7 +65,7 @@ forEachContext((context) => {
   });
 
   test("receiver killed: a sender in a worker gets EPIPE and ends", T, async () => {
-    const [reader, writer] = mp.Pipe<number>(false);
+    const [reader, writer] = ctx.Pipe<number>(false);
     const rs = state();
     const ss = state();
     const receiver = new mp.Process({ target: w.holdOpen, args: [reader, rs], context });
@@ -85,7 +87,7 @@ forEachContext((context) => {
   });
 
   test("sender killed: the receiver drains what was sent, then gets EOFError", T, async () => {
-    const [reader, writer] = mp.Pipe<number>(false);
+    const [reader, writer] = ctx.Pipe<number>(false);
     const s = state();
     const count = 5000; // more than the ring holds: part of it is in the spill
     const p = new mp.Process({ target: w.sendThenHang, args: [writer, count, s], context });
@@ -102,7 +104,7 @@ forEachContext((context) => {
   });
 
   test("a receiver blocked in recv() gets EOFError when the sender is terminated", T, async () => {
-    const [reader, writer] = mp.Pipe<number>(false);
+    const [reader, writer] = ctx.Pipe<number>(false);
     const s = state();
     const p = new mp.Process({ target: w.sendThenHang, args: [writer, 0, s], context });
     p.start();
@@ -116,7 +118,7 @@ forEachContext((context) => {
   });
 
   test("a handle closed by the worker is not released again when it is terminated", T, async () => {
-    const [a, b] = mp.Pipe<string>();
+    const [a, b] = ctx.Pipe<string>();
     const s = state();
     const p = new mp.Process({ target: w.closeThenHang, args: [b, s], context });
     p.start();
@@ -156,7 +158,7 @@ forEachContext((context) => {
   });
 
   test("a worker's own workers die with it: their handles are released too", T, async () => {
-    const [reader, writer] = mp.Pipe<number>(false);
+    const [reader, writer] = ctx.Pipe<number>(false);
     const childState = state();
     const s = state();
     const p = new mp.Process({ target: w.startHolderThenHang, args: [reader, childState, s], context });

@@ -114,8 +114,10 @@ test("a 16 MiB message goes through a pipe, as bytes and as a value", T, async (
 });
 
 forEachContext((context) => {
+  // Objects of the context under test: the "process" context's live in OS shared memory.
+  const ctx = mp.getContext(context);
   test("echo through a child, then EOF after the child closes (CPython test_connection)", T, async () => {
-    const [conn, childConn] = mp.Pipe();
+    const [conn, childConn] = ctx.Pipe();
     const p = new mp.Process({ target: w.echo, args: [childConn], context });
     p.start();
     childConn.close(); // safe right after start (CPython test_spawn_close)
@@ -133,7 +135,7 @@ forEachContext((context) => {
   });
 
   test("a child sends [42, null, 'hello'] and closes; the parent reads it, then EOF", T, async () => {
-    const [parentConn, childConn] = mp.Pipe();
+    const [parentConn, childConn] = ctx.Pipe();
     const p = new mp.Process({ target: w.sendAll, args: [childConn, [[42, null, "hello"]]], context });
     p.start();
     await p.join();
@@ -144,8 +146,8 @@ forEachContext((context) => {
   });
 
   test("a reader in a worker sees EOF when the main thread closes its end", T, async () => {
-    const [reader, writer] = mp.Pipe(false);
-    const report = new mp.Queue<{ count: number; eof: boolean }>();
+    const [reader, writer] = ctx.Pipe(false);
+    const report = new ctx.Queue<{ count: number; eof: boolean }>();
     const p = new mp.Process({ target: w.countUntilEof, args: [reader, report], context });
     p.start();
     reader.close();
@@ -156,7 +158,7 @@ forEachContext((context) => {
   });
 
   test("the end of a worker that exits without close() closes with it", T, async () => {
-    const [parentConn, childConn] = mp.Pipe();
+    const [parentConn, childConn] = ctx.Pipe();
     const p = new mp.Process({ target: w.sendWithoutClose, args: [childConn], context });
     p.start();
     childConn.close();
@@ -167,7 +169,7 @@ forEachContext((context) => {
   });
 
   test("raw bytes from a child", T, async () => {
-    const [a, b] = mp.Pipe();
+    const [a, b] = ctx.Pipe();
     const p = new mp.Process({ target: w.sendBytes, args: [b, [0, 1, 100, 70_000, 1 << 20]], context });
     p.start();
     b.close();

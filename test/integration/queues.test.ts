@@ -191,12 +191,14 @@ test("a queue's mmap'ed ring carries library objects, spilled and big frames fro
 });
 
 forEachContext((context) => {
+  // Objects of the context under test: the "process" context's live in OS shared memory.
+  const ctx = mp.getContext(context);
   test("4 producers x 25,000 items, 3 consumers: every item once, each producer in order", T, async () => {
     const PRODUCERS = 4;
     const CONSUMERS = 3;
     const COUNT = 25_000;
-    const q = new mp.Queue<unknown>();
-    const results = new mp.Queue<number[]>();
+    const q = new ctx.Queue<unknown>();
+    const results = new ctx.Queue<number[]>();
     const consumers = Array.from({ length: CONSUMERS }, () => new mp.Process({ target: w.consume, args: [q, results], context }));
     const producers = Array.from({ length: PRODUCERS }, (_, i) => new mp.Process({ target: w.produce, args: [q, i, COUNT], context }));
     await startAll([...consumers, ...producers]);
@@ -222,7 +224,7 @@ forEachContext((context) => {
   });
 
   test("maxSize blocks a producer worker until the main thread gets", T, async () => {
-    const q = new mp.Queue<unknown>(3);
+    const q = new ctx.Queue<unknown>(3);
     const p = new mp.Process({ target: w.produce, args: [q, 0, 10], context });
     p.start();
     // The producer fills the queue and then waits: qsize never passes maxSize.
@@ -238,8 +240,8 @@ forEachContext((context) => {
   });
 
   test("a worker's getSync and the main thread's async put work together", T, async () => {
-    const input = new mp.Queue<unknown>();
-    const out = new mp.Queue<unknown>();
+    const input = new ctx.Queue<unknown>();
+    const out = new ctx.Queue<unknown>();
     const p = new mp.Process({ target: w.relay, args: [input, out, 1000], context });
     p.start();
     for (let i = 0; i < 1000; i++) {
@@ -250,7 +252,7 @@ forEachContext((context) => {
   });
 
   test("items put before a worker starts are read with the worker's (CPython test_fork)", T, async () => {
-    const q = new mp.Queue<number>();
+    const q = new ctx.Queue<number>();
     for (let i = 0; i < 10; i++) await q.put(i);
     const p = new mp.Process({ target: w.putRange, args: [q, 10, 20], context });
     p.start();
@@ -260,10 +262,10 @@ forEachContext((context) => {
   });
 
   test("library objects in a message arrive as the same shared object", T, async () => {
-    const q = new mp.Queue<unknown>();
-    const inner = new mp.Queue<unknown>();
-    const [a, b] = mp.Pipe();
-    const lock = new mp.Lock();
+    const q = new ctx.Queue<unknown>();
+    const inner = new ctx.Queue<unknown>();
+    const [a, b] = ctx.Pipe();
+    const lock = new ctx.Lock();
     assert.equal(lock.acquireSync(), true);
     const p = new mp.Process({ target: w.useSentObjects, args: [q], context });
     p.start();
@@ -279,8 +281,8 @@ forEachContext((context) => {
   });
 
   test("JoinableQueue: join waits for the last taskDone (CPython test_task_done)", T, async () => {
-    const tasks = new mp.JoinableQueue<number | null>();
-    const results = new mp.Queue<number>();
+    const tasks = new ctx.JoinableQueue<number | null>();
+    const results = new ctx.Queue<number>();
     const workers = Array.from({ length: 3 }, () => new mp.Process({ target: w.doubleTasks, args: [tasks, results], context }));
     await startAll(workers);
     for (let i = 0; i < 200; i++) await tasks.put(i);
@@ -295,8 +297,8 @@ forEachContext((context) => {
   });
 
   test("SimpleQueue across workers", T, async () => {
-    const q = new mp.SimpleQueue<unknown>();
-    const out = new mp.SimpleQueue<unknown>();
+    const q = new ctx.SimpleQueue<unknown>();
+    const out = new ctx.SimpleQueue<unknown>();
     const p = new mp.Process({ target: w.simpleEcho, args: [q, out, 100], context });
     p.start();
     for (let i = 0; i < 100; i++) await q.put({ i });

@@ -8,9 +8,11 @@ import * as w from "../fixtures/sync-workers.ts";
 const T = { timeout: 60_000 };
 
 forEachContext((context) => {
+  // Objects of the context under test: the "process" context's live in OS shared memory.
+  const ctx = mp.getContext(context);
   test("a worker attaches a block and a ShareableList by name (test_shared_memory_across_processes)", T, async () => {
-    const shm = new mp.SharedMemory({ create: true, size: 16 });
-    const list = new mp.ShareableList([1, "two", null]);
+    const shm = new ctx.SharedMemory({ create: true, size: 16 });
+    const list = new ctx.ShareableList([1, "two", null]);
     try {
       const p = new mp.Process({ target: w.attachByName, args: [shm.name, list.shm.name], context });
       p.start();
@@ -27,7 +29,7 @@ forEachContext((context) => {
   });
 
   test("an unlinked block cannot be attached by name any more", T, async () => {
-    const shm = new mp.SharedMemory({ create: true, size: 16 });
+    const shm = new ctx.SharedMemory({ create: true, size: 16 });
     shm.unlink();
     const p = new mp.Process({ target: w.attachByName, args: [shm.name, "psm_missing"], context });
     p.start();

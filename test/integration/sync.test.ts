@@ -227,7 +227,7 @@ forEachContext((context) => {
   });
 
   test("primitives made in a worker come back through a queue as the same shared objects", T, async () => {
-    const out = new mp.Queue<{ event: mp.Event; value: mp.SynchronizedValue<"i">; shm: mp.SharedMemory }>();
+    const out = new ctx.Queue<{ event: mp.Event; value: mp.SynchronizedValue<"i">; shm: mp.SharedMemory }>();
     const p = spawn(w.sendBack, [out]);
     p.start();
     const { event, value, shm } = await out.get({ timeout: 20_000 });

@@ -146,8 +146,8 @@ test("a dropped ring frees its memory and every ticket it owns (big frames, spil
     const ring = MessageRing.create(4096);
     for (let i = 0; i < 200; i++) ring.tryWrite(KIND_USER, frame(i, i % 20 === 0 ? 10_000 : 500), i % 20 === 0 ? 10_000 : 500);
     // As encodeMessage(value, ring.owner) does for the shared buffers inside a message, the ring's own buffer included.
-    native().stash(new SharedArrayBuffer(64), ring.owner);
-    native().stash(ring.owner, ring.owner);
+    native().stash(new SharedArrayBuffer(64), ring.owner!);
+    native().stash(ring.owner!, ring.owner!);
     const after = nativeCounts();
     assert.ok(after.allocations >= before.allocations + 3, "the ring, its spill segments and big frames are native allocations");
     assert.ok(after.stashed >= before.stashed + 12, "spill segments, big frames and message buffers are stashed");
