@@ -130,7 +130,7 @@ export class Process {
           if (message.type === "startup-failed") reportChildError(this.name, decodeError(message.error));
         },
         exit: (exit) => {
-          if (exit.error) reportChildError(this.name, exit.error);
+          if (exit.error && !exit.errorPrinted) reportChildError(this.name, exit.error);
           this.#exit = exit;
           liveChildren.delete(this);
           resolveExited();

@@ -21,6 +21,8 @@ export interface WorkerExit {
   signal: NodeJS.Signals | null;
   /** An error the worker died of (an uncaught exception or a resource limit), if Node reported one. */
   error?: Error;
+  /** The worker printed `error` itself (an OS process, as Node prints an uncaught exception). */
+  errorPrinted?: boolean;
 }
 
 export interface WorkerEvents {

@@ -17,6 +17,7 @@ import os from "node:os";
 import { fileURLToPath } from "node:url";
 import type { TransferListItem } from "node:worker_threads";
 import { sweepAtExit } from "../memory/shm.ts";
+import { decodeError } from "../wire/errors.ts";
 import { ipcCloneError, ipcMessageError, isCloneError } from "../wire/ipc-check.ts";
 import type { ResourceLimits, SpawnOptions, WorkerBackend, WorkerExit, WorkerHandle } from "./backend.ts";
 import { typeScriptImport, workerExecArgv } from "./loader.ts";
@@ -57,12 +58,25 @@ function childExecArgv(limits: ResourceLimits | undefined): { execArgv: string[]
   return { execArgv, registered: tsx !== null };
 }
 
+/**
+ * A child with resourceLimits that ends by SIGABRT: that is how V8 stops a process
+ * whose heap outgrew --max-old-space-size (it prints "JavaScript heap out of memory").
+ */
+function abortedError(): Error {
+  return new Error(
+    "aborted (SIGABRT), as V8 ends a process whose heap outgrows its resourceLimits: it most likely ran out of memory",
+  );
+}
+
 class ProcessHandle implements WorkerHandle {
   readonly #child: ChildProcess;
   readonly pid: number;
   readonly #exited: Promise<void>;
   #alive = true;
+  /** fork's own error (the child could not be started). */
   #error: Error | undefined;
+  /** What the child said it died of (an uncaught exception it printed). */
+  #crash: Error | undefined;
 
   constructor(options: SpawnOptions) {
     const { bootstrap, resourceLimits, events } = options;
@@ -77,7 +91,14 @@ class ProcessHandle implements WorkerHandle {
     const child = this.#child;
     // fork reports a failed spawn (EAGAIN, ENOMEM) as an "error" event, with no pid; -1 marks "never ran".
     this.pid = child.pid ?? -1;
-    child.on("message", (message) => events.message(message as Parameters<typeof events.message>[0]));
+    child.on("message", (message) => {
+      const received = message as Parameters<typeof events.message>[0];
+      if (received.type === "crashed") {
+        this.#crash = decodeError(received.error, `${bootstrap.identity.name} (pid ${this.pid})`);
+        return;
+      }
+      events.message(received);
+    });
     child.on("error", (error) => {
       this.#error ??= error;
     });
@@ -86,10 +107,11 @@ class ProcessHandle implements WorkerHandle {
       // child sent, so a pool sees a task's result before it sees its worker exit.
       child.once("close", (code, signal) => {
         this.#alive = false;
+        const error = this.#error ?? this.#crash ?? (signal === "SIGABRT" && resourceLimits ? abortedError() : undefined);
         const exit: WorkerExit = {
           exitCode: signal ? signalExitCode(signal) : (code ?? 1),
           signal,
-          ...(this.#error ? { error: this.#error } : {}),
+          ...(error ? { error, errorPrinted: error !== this.#error } : {}),
         };
         events.exit(exit);
         resolve();

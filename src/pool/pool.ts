@@ -15,6 +15,7 @@ import { checkNotImporting } from "../process-identity.ts";
 import { commonBootstrap, moduleUrls, nextChildIdentity } from "../spawn.ts";
 import { resolveStartMethod } from "../start-method.ts";
 import { uncloneableError } from "../wire/clone-check.ts";
+import { findSharedMemory, ipcCloneError } from "../wire/ipc-check.ts";
 import { resolveFunction } from "../wire/functions.ts";
 import type { FunctionRef } from "../wire/functions.ts";
 import type { PoolBootstrap } from "../wire/protocol.ts";
@@ -203,6 +204,10 @@ export class Pool {
       structuredClone(encodedInit.value);
     } catch (error) {
       throw uncloneableError(initArgs, "initArgs", "the initializer's arguments to the pool workers", error);
+    }
+    if (backend.method === "process" && findSharedMemory(encodedInit.value, "initArgs")) {
+      // This process's own shared memory cannot reach OS processes: refuse now, not once per worker start.
+      throw ipcCloneError(encodedInit.value, "initArgs", "the initializer's arguments to the pool workers", undefined);
     }
     const modules = opts.modules;
     checkNotImporting("A Pool was created");

@@ -131,9 +131,11 @@ export class Scheduler {
       handle = this.#options.backend.spawn({
         bootstrap,
         resourceLimits: this.#options.resourceLimits,
+        // `worker` is unset only if spawn() threw after the child was forked (its bootstrap could
+        // not be sent): that child's exit was counted as a failed start already.
         events: {
-          message: (message) => this.#onMessage(worker, message),
-          exit: (exit) => this.#onExit(worker, exit),
+          message: (message) => worker && this.#onMessage(worker, message),
+          exit: (exit) => worker && this.#onExit(worker, exit),
         },
       });
     } catch (error) {

@@ -12,9 +12,11 @@
  * to its end, as Python's parent would have joined it.
  */
 import os from "node:os";
+import { inspect } from "node:util";
 import type { TransferListItem } from "node:worker_threads";
 import { setDefaultMemoryKind } from "../memory/kind.ts";
 import { native } from "../util/native.ts";
+import { encodeError } from "../wire/errors.ts";
 import { ipcMessageError, isCloneError } from "../wire/ipc-check.ts";
 import type { BootstrapData, ParentMessage, WorkerMessage } from "../wire/protocol.ts";
 import { runWorker } from "./bootstrap.ts";
@@ -98,4 +100,11 @@ if (data.role === "pool" || data.identity.daemon) {
     process.kill(process.pid, "SIGTERM");
   });
 }
+// Die of an uncaught exception as Node does (the error on stderr, exit code 1), and tell
+// the parent what of: a pool fails the lost task with it.
+process.on("uncaughtException", (error) => {
+  process.stderr.write(`${inspect(error)}\n`);
+  channel.post({ type: "crashed", error: encodeError(error) });
+  channel.exit(1);
+});
 await runWorker(data, channel);

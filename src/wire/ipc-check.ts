@@ -42,6 +42,14 @@ export function findSharedMemory(value: unknown, rootName: string): SharedFound 
   return visit(value, rootName, null);
 }
 
+/** How the process context makes the library types that are not made with `new`. */
+const FACTORY_CALLS: Record<string, string> = {
+  Value: "ctx.Value(typecode, value)",
+  Array: "ctx.Array(typecode, values)",
+  RawValue: "ctx.RawValue(typecode, value)",
+  Connection: "ctx.Pipe()",
+};
+
 /**
  * The error for a message that an OS process's IPC refused: a TypeError naming the
  * shared-memory part and the fix when that is the cause, else uncloneableError's.
@@ -50,12 +58,12 @@ export function ipcCloneError(value: unknown, rootName: string, what: string, or
   const found = findSharedMemory(value, rootName);
   if (!found) return uncloneableError(value, rootName, what, original);
   const thing = found.owner ? `${/^[AEIOU]/.test(found.owner) ? "An" : "A"} ${found.owner}` : "A SharedArrayBuffer";
-  // The advice must be what works in this version: shared objects do not cross to OS processes yet.
+  const made = found.owner ? (FACTORY_CALLS[found.owner] ?? `new ctx.${found.owner}(...)`) : "";
   const fix = found.owner
-    ? `in this version no ${found.owner} reaches an OS process (docs/limitations.md). Run the workers that share it in the ` +
-      "thread context (the default: leave out `context: \"process\"`), or send them plain data and have them return results"
-    : "send a copy instead (an ArrayBuffer or a plain typed array), or run the workers that share it in the thread context " +
-      "(the default: leave out `context: \"process\"`)";
+    ? `make it in OS shared memory instead: \`const ctx = mp.getContext("process")\`, then \`${made}\` ` +
+      '(or call mp.setStartMethod("process") before creating it)'
+    : 'use memory that OS processes share: `mp.getContext("process").RawArray(typecode, size)` or ' +
+      '`new (mp.getContext("process").SharedMemory)({ create: true, size })`, or send a copy (an ArrayBuffer or a plain typed array)';
   return new TypeError(
     `Cannot send ${what}: ${found.path} is in shared memory of this process. ` +
       `${thing} created for the thread context cannot be sent to an OS process; ${fix}.`,

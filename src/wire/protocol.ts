@@ -113,4 +113,13 @@ export interface StolenMessage {
   chunk: number;
 }
 
-export type WorkerMessage = ReadyMessage | StartupFailedMessage | ResultMessage | RetiringMessage | StolenMessage;
+/**
+ * An OS child process dies of an uncaught exception (it printed it, as Node does);
+ * its parent learns what it died of (a worker thread's parent gets its "error" event).
+ */
+export interface CrashedMessage {
+  type: "crashed";
+  error: EncodedError;
+}
+
+export type WorkerMessage = ReadyMessage | StartupFailedMessage | ResultMessage | RetiringMessage | StolenMessage | CrashedMessage;

@@ -1,14 +1,14 @@
 /**
- * Runs a suite once per worker kind. The default is "thread" only; set
- * MULTIPROC_CONTEXTS=thread,process to run every suite on OS processes too
- * (opt-in until the process context has OS shared memory for locks, queues and values).
+ * Runs a suite once per worker kind: "thread" and "process" by default (as
+ * CPython's test suite runs once per start method). MULTIPROC_CONTEXTS=thread
+ * (or =process) runs one of them, to look at a failure.
  */
 import { describe } from "node:test";
 import type { StartMethod } from "multiproc";
 
 function fromEnvironment(): StartMethod[] {
   const raw = process.env.MULTIPROC_CONTEXTS?.trim();
-  if (!raw) return ["thread"];
+  if (!raw) return ["thread", "process"];
   const names = raw.split(",").map((name) => name.trim()).filter(Boolean);
   for (const name of names) {
     if (name !== "thread" && name !== "process") {

@@ -36,5 +36,10 @@ test("the process context starts OS processes and refuses thread-context shared 
   await p.join();
   assert.equal(p.exitCode, 0);
   const shared = new ctx.Process({ target: square, args: [new mp.Lock()] });
-  assert.throws(() => shared.start(), /no Lock reaches an OS process.*thread context/);
+  assert.throws(() => shared.start(), /make it in OS shared memory instead: `const ctx = mp\.getContext\("process"\)`, then `new ctx\.Lock\(\.\.\.\)`/);
+  const lock = new ctx.Lock();
+  const fixed = new ctx.Process({ target: square, args: [lock as unknown as number] });
+  fixed.start();
+  await fixed.join();
+  assert.equal(fixed.exitCode, 0, "a Lock of the process context crosses");
 });

@@ -32,6 +32,8 @@ async function* countTo(n: number): AsyncGenerator<number> {
 }
 
 forEachContext((context) => {
+  // Objects of the context under test: the "process" context's live in OS shared memory.
+  const ctx = mp.getContext(context);
   test("apply returns the result (CPython test_apply)", T, async () => {
     await using pool = new mp.Pool({ processes: 2, context });
     assert.equal(await pool.apply(square, [5]), 25);
@@ -211,7 +213,7 @@ forEachContext((context) => {
   });
 
   test("the initializer runs once per worker, before tasks; it may be async", T, async () => {
-    const counter = new Int32Array(new SharedArrayBuffer(4));
+    const counter = ctx.RawArray("i", 1);
     {
       await using pool = new mp.Pool({ processes: 2, context, initializer: initGreeting, initArgs: ["hello", counter] });
       const replies = await pool.map(greet, ["a", "b", "c", "d", "e", "f"], { chunkSize: 1 });
@@ -278,7 +280,7 @@ forEachContext((context) => {
   test("library objects travel in arguments and stay shared", T, async () => {
     await using pool = new mp.Pool({ processes: 2, context });
     const { countAndReturn } = await import("../fixtures/sleep.ts");
-    const counter = new Int32Array(new SharedArrayBuffer(4));
+    const counter = ctx.RawArray("i", 1);
     const results = await pool.starmap(countAndReturn, [...Array(10).keys()].map((i): [Int32Array, number] => [counter, i]), { chunkSize: 3 });
     assert.deepEqual(results, [...Array(10).keys()]);
     assert.equal(Atomics.load(counter, 0), 10);

@@ -18,6 +18,8 @@ const T = { timeout: 60_000 };
 const throwOnImport = new URL("../fixtures/throw-on-import.ts", import.meta.url);
 
 forEachContext((context) => {
+  // Objects of the context under test: the "process" context's live in OS shared memory.
+  const ctx = mp.getContext(context);
   test("a task's error keeps its class, message, own properties, cause and both stacks (CPython test_traceback)", T, async () => {
     await using pool = new mp.Pool({ processes: 2, context });
     await assert.rejects(pool.apply(throwTypeError, ["bad type"]), { name: "TypeError", message: "bad type" });
@@ -31,7 +33,8 @@ forEachContext((context) => {
     assert.ok(error.cause instanceof TypeError);
     assert.equal((error.cause as Error).message, "the cause");
     assert.match(error.stack!, /pool-errors\.test\.ts/, "the caller's stack");
-    assert.match(error.stack!, /raised in PoolWorker-\d+ \(thread \d+, pid \d+\)/);
+    // A worker thread is named by its thread id and the shared pid, an OS process by its own pid.
+    assert.match(error.stack!, context === "thread" ? /raised in PoolWorker-\d+ \(thread \d+, pid \d+\)/ : /raised in PoolWorker-\d+ \(pid \d+\)/);
     assert.match(error.stack!, /throwWithDetails/, "the worker's stack");
   });
 
@@ -125,7 +128,8 @@ forEachContext((context) => {
       const lostError = error as mp.WorkerLostError;
       assert.match(lostError.message, /PoolWorker-\d+.*exited with code 7/);
       assert.equal(lostError.exitCode, 7);
-      assert.equal(lostError.pid, process.pid);
+      if (context === "thread") assert.equal(lostError.pid, process.pid, "a worker thread's pid is its process's");
+      else assert.notEqual(lostError.pid, process.pid, "an OS process has a pid of its own");
       assert.equal(lostError.signal, null);
       return true;
     });
@@ -183,7 +187,7 @@ forEachContext((context) => {
   });
 
   test("an initializer that throws stops the pool from restarting workers; calls reject with its error", T, async () => {
-    const counter = new Int32Array(new SharedArrayBuffer(4));
+    const counter = ctx.RawArray("i", 1);
     const pool = new mp.Pool({ processes: 2, context, initializer: initFails, initArgs: [counter] });
     const pending = pool.apply(square, [3]);
     await assert.rejects(pending, { name: "RangeError", message: "initializer failed on purpose" });

@@ -9,6 +9,8 @@ import { blockThen, countAndReturn, sleepThen, spinForever, timed } from "../fix
 const T = { timeout: 60_000 };
 
 forEachContext((context) => {
+  // Objects of the context under test: the "process" context's live in OS shared memory.
+  const ctx = mp.getContext(context);
   test("{ timeout }: an overdue task rejects with TimeoutError, its worker is replaced, the pool goes on", T, async () => {
     await using pool = new mp.Pool({ processes: 2, context });
     const started = performance.now();
@@ -48,7 +50,7 @@ forEachContext((context) => {
 
   test("{ signal }: aborting drops the call's queued tasks and rejects with the signal's reason", T, async () => {
     await using pool = new mp.Pool({ processes: 1, context });
-    const counter = new Int32Array(new SharedArrayBuffer(4));
+    const counter = ctx.RawArray("i", 1);
     const busy = pool.applyAsync(sleepThen, [300, "busy"]);
     const controller = new AbortController();
     const queued = [1, 2, 3].map((x) => pool.applyAsync(countAndReturn, [counter, x], { signal: controller.signal }));

@@ -104,11 +104,15 @@ test("thread-context shared memory is refused with an error that names the fix",
   assert.throws(() => p.start(), (error: Error) => {
     assert.ok(error instanceof TypeError);
     assert.match(error.message, /args\[1\]\.lock/);
-    assert.match(error.message, /A Lock created for the thread context cannot be sent to an OS process; in this version no Lock reaches an OS process/);
-    assert.match(error.message, /leave out `context: "process"`/);
-    assert.doesNotMatch(error.message, /getContext/, "getContext('process') makes the same thread-context objects today");
+    assert.match(error.message, /A Lock created for the thread context cannot be sent to an OS process; make it in OS shared memory instead/);
+    assert.match(error.message, /const ctx = mp\.getContext\("process"\)`, then `new ctx\.Lock\(\.\.\.\)`/);
     return true;
   });
+  // The advice is true: the same call with a Lock of the process context works.
+  const followed = new mp.Process({ target: targets.doNothing, args: [1, { lock: new (mp.getContext("process").Lock)() }], context });
+  followed.start();
+  await followed.join();
+  assert.equal(followed.exitCode, 0);
   const raw = new mp.Process({ target: targets.doNothing, args: [new SharedArrayBuffer(8)], context });
   assert.throws(() => raw.start(), /args\[0\] is in shared memory.*A SharedArrayBuffer created for the thread context cannot be sent to an OS process/);
   await using pool = new mp.Pool({ processes: 1, context });

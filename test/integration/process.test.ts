@@ -14,6 +14,8 @@ const ENDINGS = [
 ];
 
 forEachContext((context) => {
+  // Objects of the context under test: the "process" context's live in OS shared memory.
+  const ctx = mp.getContext(context);
   test("a target that returns exits 0", T, async () => {
     const p = new mp.Process({ target: targets.doNothing, context });
     assert.equal(p.exitCode, null);
@@ -58,7 +60,7 @@ forEachContext((context) => {
   });
 
   test("names are Process-N; the child knows itself and its parent", T, async () => {
-    const buffer = new SharedArrayBuffer(4096);
+    const buffer = ctx.RawArray("B", 4096).buffer as SharedArrayBuffer;
     const p = new mp.Process({ target: targets.reportIdentity, args: [buffer], context });
     assert.match(p.name, /^Process-\d+$/);
     p.start();
@@ -75,7 +77,7 @@ forEachContext((context) => {
   });
 
   test("a custom name and shared typed-array arguments", T, async () => {
-    const view = new Int32Array(new SharedArrayBuffer(16));
+    const view = ctx.RawArray("i", 4);
     const p = new mp.Process({ target: targets.writeSlot, args: [view, 2, 99], name: "writer", context });
     assert.equal(p.name, "writer");
     p.start();
@@ -84,13 +86,13 @@ forEachContext((context) => {
   });
 
   test("an exported Process subclass runs its own run() with its own fields", T, async () => {
-    const view = new Int32Array(new SharedArrayBuffer(8));
+    const view = ctx.RawArray("i", 2);
     const workers = [new targets.Counter(view, 1000), new targets.Counter(view, 1000)];
     for (const w of workers) w.start();
     for (const w of workers) await w.join();
     assert.deepEqual(workers.map((w) => w.exitCode), [0, 0]);
     assert.equal(view[0], 2000);
-    const own = new Int32Array(new SharedArrayBuffer(8));
+    const own = ctx.RawArray("i", 2);
     const single = new targets.Counter(own, 1);
     single.start();
     await single.join();
@@ -98,7 +100,7 @@ forEachContext((context) => {
   });
 
   test("a non-exported function is sent as source and works without closures", T, async () => {
-    const view = new Int32Array(new SharedArrayBuffer(8));
+    const view = ctx.RawArray("i", 2);
     const p = new mp.Process({
       target: (v: Int32Array) => {
         Atomics.store(v, 0, 5);
@@ -129,7 +131,7 @@ forEachContext((context) => {
   });
 
   test("await using joins and closes", T, async () => {
-    const view = new Int32Array(new SharedArrayBuffer(8));
+    const view = ctx.RawArray("i", 2);
     {
       await using p = new mp.Process({ target: targets.writeSlot, args: [view, 0, 3], context });
       p.start();
@@ -160,8 +162,9 @@ test("a daemon child is terminated when its parent finishes; a normal child is w
 });
 
 forEachContext((context) => {
+  const ctx = mp.getContext(context);
   test("children start children (CPython test_recursion)", T, async () => {
-    const view = new Int32Array(new SharedArrayBuffer(16));
+    const view = ctx.RawArray("i", 4);
     const p = new mp.Process({ target: targets.recurse, args: [view, 0, 2], context });
     p.start();
     await p.join();
@@ -170,7 +173,7 @@ forEachContext((context) => {
   });
 
   test("many processes at once (CPython test_many_processes)", { timeout: 60_000 }, async () => {
-    const view = new Int32Array(new SharedArrayBuffer(4 * 20));
+    const view = ctx.RawArray("i", 20);
     const procs = Array.from({ length: 20 }, (_, i) => new mp.Process({ target: targets.writeSlot, args: [view, i, i + 1], context }));
     for (const p of procs) p.start();
     for (const p of procs) await p.join();
@@ -179,7 +182,7 @@ forEachContext((context) => {
   });
 
   test("a daemon child knows its parent and that it is a daemon", T, async () => {
-    const buffer = new SharedArrayBuffer(256);
+    const buffer = ctx.RawArray("B", 256).buffer as SharedArrayBuffer;
     const p = new mp.Process({ target: targets.recordParent, args: [buffer], daemon: true, context });
     assert.equal(p.daemon, true);
     p.start();

@@ -142,7 +142,7 @@ describe("OS shared memory between processes", () => {
 
   test("the creator unlinks its objects' names when it exits", T, async () => {
     const name = await startChild("", "create").output;
-    assert.match(name, /^\/mp-\d+-\d+-[0-9a-f]{8}$/);
+    assert.match(name, /^\/mp-\d+-\d+-\d+-[0-9a-f]{8}$/, "/mp-<root pid>-<pid>-<counter>-<random>");
     assert.throws(() => native().shmOpen(name), { code: "ENOENT" });
   });
 });

@@ -9,14 +9,14 @@ import { native } from "../../src/util/native.ts";
 const T = { timeout: 20_000 };
 
 describe("OS shared memory", () => {
-  test("create gives a zero-filled SharedArrayBuffer under a fresh /mp-<pid>-... name", T, () => {
+  test("create gives a zero-filled SharedArrayBuffer under a fresh /mp-<root pid>-<pid>-... name", T, () => {
     const a = createShm(100);
     const b = createShm(100);
     try {
       assert.ok(a.buffer instanceof SharedArrayBuffer);
       assert.equal(a.buffer.byteLength, 100);
       assert.ok(new Uint8Array(a.buffer).every((byte) => byte === 0));
-      assert.match(a.name, new RegExp(`^/mp-${process.pid}-\\d+-[0-9a-f]{8}$`));
+      assert.match(a.name, new RegExp(`^/mp-${process.pid}-${process.pid}-\\d+-[0-9a-f]{8}$`));
       assert.notEqual(a.name, b.name);
     } finally {
       unlinkShm(a.name);
