@@ -24,8 +24,8 @@ const examples: Example[] = [
   },
   {
     file: "pool-process-pids.ts",
-    title: "a pool of four OS processes, each task printing its pid",
-    shows: 'with { context: "process" } the workers are OS processes: four different pids take turns, results come back in order.',
+    title: "a pool of four workers, each task printing its pid",
+    shows: "on OS processes four different pids take turns (threads share one pid and differ by name); results come back in order.",
   },
   {
     file: "pool-map-imap.ts",
@@ -65,21 +65,27 @@ const examples: Example[] = [
 ];
 
 const here = fileURLToPath(new URL(".", import.meta.url));
+/** Every example runs on worker threads first, then on OS processes (real pids). */
+const kinds = [
+  { context: "thread", label: "on worker threads" },
+  { context: "process", label: "on OS processes" },
+] as const;
+const runs = examples.flatMap((example) => kinds.map((kind) => ({ example, ...kind })));
 let failures = 0;
-for (const [i, example] of examples.entries()) {
+for (const [i, { example, context, label }] of runs.entries()) {
   const path = `${here}${example.file}`;
-  console.log(`\n=== ${i + 1}/${examples.length} ${example.title} (examples/${example.file})`);
+  console.log(`\n=== ${i + 1}/${runs.length} ${example.title}, ${label} (examples/${example.file} ${context})`);
   console.log(`    shows: ${example.shows}\n`);
   if (!existsSync(path)) {
     console.log(`    (not available in this version: ${example.file} is missing)`);
     failures++;
     continue;
   }
-  const run = spawnSync(process.execPath, [...process.execArgv, path], { stdio: "inherit", timeout: 60_000 });
+  const run = spawnSync(process.execPath, [...process.execArgv, path, context], { stdio: "inherit", timeout: 60_000 });
   if (run.status !== 0) {
     failures++;
-    console.log(`    !! ${example.file} exited with ${run.status ?? run.signal}`);
+    console.log(`    !! ${example.file} ${context} exited with ${run.status ?? run.signal}`);
   }
 }
-console.log(`\n${examples.length - failures} of ${examples.length} examples ran successfully.`);
+console.log(`\n${runs.length - failures} of ${runs.length} example runs succeeded.`);
 process.exitCode = failures ? 1 : 0;

@@ -7,11 +7,12 @@
  *   x.acquire(); print(...); x.release()     lock.acquireSync(); console.log(...); lock.release()
  *   Process(target=f, args=(lock, num))      new mp.Process({ target: f, args: [lock, num] })
  *
- * Run: npx tsx examples/lock-print.ts (after npm install, which builds the library)
+ * Run: npx tsx examples/lock-print.ts [thread|process] (after npm install, which builds the library)
  * Prints "hello world 0" .. "hello world 9", one whole line each, in the order the
  * processes got the lock.
  */
 import * as mp from "multiproc";
+import { useContextFromArgs } from "./example-context.ts";
 
 /** The target: prints while holding the lock (withLock releases it even if printing throws). */
 export async function myFunction(lock: mp.Lock, num: number): Promise<void> {
@@ -21,6 +22,7 @@ export async function myFunction(lock: mp.Lock, num: number): Promise<void> {
 }
 
 if (mp.isMainProcess()) {
+  useContextFromArgs(); // "thread" (default) or "process", from the command line
   const lock = new mp.Lock();
   const processes: mp.Process[] = [];
   for (let num = 0; num < 10; num++) {

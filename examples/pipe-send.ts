@@ -2,9 +2,10 @@
  * Seed 003, part 2: Pipe. A child sends [42, null, "hello"] through its end and
  * closes it; the parent receives it.
  *
- * Run: npx tsx examples/pipe-send.ts (after npm install, which builds the library)
+ * Run: npx tsx examples/pipe-send.ts [thread|process] (after npm install, which builds the library)
  */
 import * as mp from "multiproc";
+import { useContextFromArgs } from "./example-context.ts";
 
 mp.registerModule(import.meta.url);
 
@@ -14,6 +15,7 @@ export function f(conn: mp.Connection<unknown>): void {
 }
 
 if (mp.isMainProcess()) {
+  useContextFromArgs(); // "thread" (default) or "process", from the command line
   const [parentConn, childConn] = mp.Pipe();
   const p = new mp.Process({ target: f, args: [childConn] });
   p.start();

@@ -3,9 +3,10 @@
  * applyAsync() returns at once, so up to `processes` tasks run side by side.
  * (Python: pool.apply vs pool.apply_async.)
  *
- * Run: npx tsx examples/pool-apply-vs-async.ts (after npm install, which builds the library)
+ * Run: npx tsx examples/pool-apply-vs-async.ts [thread|process] (after npm install, which builds the library)
  */
 import * as mp from "multiproc";
+import { useContextFromArgs } from "./example-context.ts";
 
 export async function worker(message: string): Promise<string> {
   console.log(`####### start ${message} #######`);
@@ -15,6 +16,7 @@ export async function worker(message: string): Promise<string> {
 }
 
 if (mp.isMainProcess()) {
+  useContextFromArgs(); // "thread" (default) or "process", from the command line
   const pool = new mp.Pool({ processes: 3 });
 
   console.log("--- applyAsync: up to 3 at a time ---");

@@ -2,9 +2,10 @@
  * map, imap and imapUnordered of a square function (Python: Pool.map,
  * Pool.imap, Pool.imap_unordered), and an AsyncResult with get(timeout).
  *
- * Run: npx tsx examples/pool-map-imap.ts (after npm install, which builds the library)
+ * Run: npx tsx examples/pool-map-imap.ts [thread|process] (after npm install, which builds the library)
  */
 import * as mp from "multiproc";
+import { useContextFromArgs } from "./example-context.ts";
 
 export function square(x: number): number {
   return x * x;
@@ -16,6 +17,7 @@ export async function slowSquare(x: number): Promise<number> {
 }
 
 if (mp.isMainProcess()) {
+  useContextFromArgs(); // "thread" (default) or "process", from the command line
   await using pool = new mp.Pool({ processes: 4 });
   // Workers start in their own time (a second or more on a busy machine); a first
   // result shows the pool is ready, so the get(1000) below measures the task alone.

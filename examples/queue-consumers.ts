@@ -5,9 +5,10 @@
  * done, and puts "a * b = product" on a results queue. The main thread waits for
  * every task with tasks.join(), then prints the results.
  *
- * Run: npx tsx examples/queue-consumers.ts (after npm install, which builds the library)
+ * Run: npx tsx examples/queue-consumers.ts [thread|process] (after npm install, which builds the library)
  */
 import * as mp from "multiproc";
+import { useContextFromArgs } from "./example-context.ts";
 
 mp.registerModule(import.meta.url);
 
@@ -47,6 +48,7 @@ export class Consumer extends mp.Process {
 }
 
 if (mp.isMainProcess()) {
+  useContextFromArgs(); // "thread" (default) or "process", from the command line
   // Establish communication queues.
   const tasks = new mp.JoinableQueue<Task | null>();
   const results = new mp.Queue<string>();

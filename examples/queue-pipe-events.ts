@@ -6,9 +6,10 @@
  * numbers to the other through the two ends of one Pipe, sets its own Event,
  * waits for the other's, and prints what it received.
  *
- * Run: npx tsx examples/queue-pipe-events.ts (after npm install, which builds the library)
+ * Run: npx tsx examples/queue-pipe-events.ts [thread|process] (after npm install, which builds the library)
  */
 import * as mp from "multiproc";
+import { useContextFromArgs } from "./example-context.ts";
 
 mp.registerModule(import.meta.url);
 
@@ -31,6 +32,7 @@ export function proceedDataPut(q: mp.Queue<number>, p: mp.Connection<number>, pa
 }
 
 if (mp.isMainProcess()) {
+  useContextFromArgs(); // "thread" (default) or "process", from the command line
   const startTime = performance.now();
   const q = new mp.Queue<number>();
   const [parentConn, childConn] = mp.Pipe<number>();

@@ -8,10 +8,11 @@
  *   p = Process(target=f, args=(num, arr))   new mp.Process({ target: f, args: [num, arr] })
  *   print(arr[:])                            console.log(arr.slice())
  *
- * Run: npx tsx examples/value-array.ts (after npm install, which builds the library)
+ * Run: npx tsx examples/value-array.ts [thread|process] (after npm install, which builds the library)
  * Prints 2, [0, 10, ..., 90], then 3, [0, 100, ..., 900].
  */
 import * as mp from "multiproc";
+import { useContextFromArgs } from "./example-context.ts";
 
 /** The target: adds 1 to the value and multiplies every item by 10. */
 export function f(n: mp.SynchronizedValue<"i">, a: mp.SynchronizedArray<"i">): void {
@@ -22,6 +23,7 @@ export function f(n: mp.SynchronizedValue<"i">, a: mp.SynchronizedArray<"i">): v
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 if (mp.isMainProcess()) {
+  useContextFromArgs(); // "thread" (default) or "process", from the command line
   const num = mp.Value("i", 1);
   const arr = mp.Array("i", range(10));
 

@@ -52,8 +52,7 @@
  * Frames: see frame.ts. Spill segments: see spill-chain.ts.
  */
 import { isMainThread } from "node:worker_threads";
-import { LIVENESS_CHECK_MS } from "../synchronize/mutex.ts";
-import { isDeadProcess, isOtherProcess, ownerId } from "../synchronize/owners.ts";
+import { LIVENESS_CHECK_MS, isDeadProcess, isOtherProcess, ownerId } from "./owner-id.ts";
 import { osBuffers, threadBuffers, type BufferStore } from "./buffer-store.ts";
 import { deathList } from "../util/thread-death.ts";
 import { COPY_OUT_BYTES, copyToShared, decodeDetached, detachFrame, type Detached } from "./frame-copy.ts";

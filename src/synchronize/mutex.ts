@@ -21,12 +21,10 @@
  * queueing. The releaser swaps in 0 and notifies if WAITERS was set. A woken
  * waiter takes the lock with WAITERS set, since others may still sleep.
  */
-import { ABANDONED, OWNER_MASK, WAITERS, isDeadProcess, isOtherProcess, warnRecovered } from "./owners.ts";
+import { ABANDONED, OWNER_MASK, WAITERS, warnRecovered } from "./owners.ts";
+import { LIVENESS_CHECK_MS, isDeadProcess, isOtherProcess } from "../memory/owner-id.ts";
 import { waitOn, type Waiting } from "./waiting.ts";
 import { remaining, waitCore } from "../memory/wait.ts";
-
-/** How often a waiter looks whether a lock's holder in another OS process still lives (ms). */
-export const LIVENESS_CHECK_MS = 100;
 
 /** Outcome of a slow-path acquire. */
 export type Acquired = "acquired" | "timed-out";

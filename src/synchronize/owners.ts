@@ -23,34 +23,23 @@
  * another process holds sleeps in slices of LIVENESS_CHECK_MS and looks at the
  * holder after each (isDeadProcess), then takes the lock over as above.
  */
-import { readFileSync } from "node:fs";
-import { isMainThread, threadId, type Worker } from "node:worker_threads";
+import { isMainThread, type Worker } from "node:worker_threads";
+import { OWNER_MASK, THREAD_TAG, ownerId } from "../memory/owner-id.ts";
 import { currentIdentity } from "../process-identity.ts";
 import { native } from "../util/native.ts";
 import { waitCore } from "../memory/wait.ts";
 import { getLogger } from "../util/logger.ts";
 
-/** Bits of a lock word. The low 29 bits hold the owner id; 0 is free. */
-export const OWNER_MASK = 0x1fff_ffff;
+export { OWNER_MASK, ownerId } from "../memory/owner-id.ts";
+
+/** Bits of a lock word. The low 29 bits hold the owner id (memory/owner-id.ts); 0 is free. */
 /** Someone may be sleeping on the word: release must notify. */
 export const WAITERS = 0x2000_0000;
 /** The owner died holding the lock; the owner bits still name it. */
 export const ABANDONED = 0x4000_0000;
-/** Tags worker-thread ids so a thread id never equals a pid (pids stay below 2^22 on Linux). */
-const THREAD_TAG = 0x1000_0000;
 
 const PREFIX = "multiproc.held.";
 
-/**
- * This worker's owner id: `currentIdentity().ident` (the pid in the main thread
- * and in process workers, the thread id in worker threads), with worker-thread
- * ids tagged so they cannot collide with the main thread's pid.
- */
-export function ownerId(): number {
-  return thisOwner;
-}
-// Constant per thread, so computed once at module load.
-const thisOwner = isMainThread ? process.pid & OWNER_MASK : (threadId | THREAD_TAG) & OWNER_MASK;
 
 let counter: Int32Array | undefined;
 const forget = new FinalizationRegistry<string>((name) => {
@@ -122,29 +111,6 @@ if (!holder[hooked]) {
       }
     });
   });
-}
-
-/**
- * True when `owner` is another OS process (the main thread of one: worker-thread
- * owners of other processes cannot be told apart) that has died: gone, or a
- * zombie its parent has not reaped yet (a parent blocked in acquireSync cannot
- * reap it, so "kill(pid, 0) succeeds" is not proof of life). Reads /proc (Linux).
- */
-export function isDeadProcess(owner: number): boolean {
-  if (owner === 0 || owner & THREAD_TAG || owner === (process.pid & OWNER_MASK)) return false;
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${owner}/stat`, "latin1");
-  } catch {
-    return true;
-  }
-  const state = stat.charAt(stat.lastIndexOf(")") + 2);
-  return state === "Z" || state === "X";
-}
-
-/** True when `owner` is another OS process, whose death only a look at it can tell (see isDeadProcess). */
-export function isOtherProcess(owner: number): boolean {
-  return owner !== 0 && !(owner & THREAD_TAG) && owner !== (process.pid & OWNER_MASK);
 }
 
 /** Logs that a lock was taken over from a dead owner. */
