@@ -11,11 +11,15 @@
  *   pipeRoundTripUs            send + reply over a duplex Pipe (µs per round trip)
  *   messagePortRoundTripUs     round trip over a MessageChannel
  *
+ * Each queue and pipe measure runs twice: between worker threads, then between OS
+ * processes (the keys ending in "Processes": the process context, where the queue
+ * lives in OS shared memory, as Python's multiprocessing does between processes).
+ *
  * Method (identical in the Python twin, bench/python/queue_bench.py; change both together):
  * - A FIXED number of messages per measure (not "count until a stop flag").
  * - Producers and consumers are separate workers, started before any clock runs.
- *   Each round every worker says it is ready, then waits for that round's start
- *   signal (Atomics words here; a Semaphore and an Event per round in Python).
+ *   Each round every worker says it is ready (a Semaphore), then waits for that
+ *   round's start signal (an Event per round), as in Python.
  *   The main thread takes t0 and gives the signal.
  * - Producers share the messages evenly; each consumer takes its share and
  *   reports when (process.hrtime: CLOCK_MONOTONIC, one clock for every thread and
@@ -44,9 +48,15 @@ const ROUND_TRIPS = 25_000;
 const TIMED_ROUNDS = 3;
 const WARMUP_DIVISOR = 4;
 
-/** Control words shared by the main thread and the workers of one measure. */
-const READY = 0; // how many "ready" signals were given (all rounds)
-const GO = 1; // the round that may start (1-based)
+/** How the main thread starts a round: every worker releases `ready`, then waits for `go[round]`. */
+interface Control {
+  ready: mp.Semaphore;
+  go: mp.Event[];
+}
+
+function newControl(ctx: mp.Context, rounds: number): Control {
+  return { ready: new ctx.Semaphore(0), go: Array.from({ length: rounds }, () => new ctx.Event()) };
+}
 
 type Payload = "small" | "64k";
 
@@ -63,13 +73,12 @@ function share(total: number, parts: number, index: number): number {
   return Math.floor(total / parts) + (index < total % parts ? 1 : 0);
 }
 
-function startSignal(control: Int32Array, round: number): void {
-  Atomics.add(control, READY, 1);
-  Atomics.notify(control, READY);
-  while (Atomics.load(control, GO) < round + 1) Atomics.wait(control, GO, Atomics.load(control, GO));
+function startSignal(control: Control, round: number): void {
+  control.ready.release();
+  control.go[round]!.waitSync();
 }
 
-export function producer(q: mp.Queue<unknown>, control: Int32Array, kind: Payload, counts: number[], index: number, producers: number): void {
+export function producer(q: mp.Queue<unknown>, control: Control, kind: Payload, counts: number[], index: number, producers: number): void {
   const big = kind === "64k" ? new Uint8Array(BIG_BYTES) : undefined;
   counts.forEach((total, round) => {
     const n = share(total, producers, index);
@@ -82,7 +91,7 @@ export function producer(q: mp.Queue<unknown>, control: Int32Array, kind: Payloa
   });
 }
 
-export function consumer(q: mp.Queue<unknown>, results: mp.Queue<number>, control: Int32Array, counts: number[], index: number, consumers: number): void {
+export function consumer(q: mp.Queue<unknown>, results: mp.Queue<number>, control: Control, counts: number[], index: number, consumers: number): void {
   counts.forEach((total, round) => {
     const n = share(total, consumers, index);
     startSignal(control, round);
@@ -96,7 +105,7 @@ export function echo(conn: mp.Connection<unknown>, trips: number[]): void {
   for (let i = 0; i < total; i++) conn.send(conn.recvSync());
 }
 
-export function pinger(conn: mp.Connection<unknown>, results: mp.Queue<number>, control: Int32Array, trips: number[]): void {
+export function pinger(conn: mp.Connection<unknown>, results: mp.Queue<number>, control: Control, trips: number[]): void {
   const msg = { id: 1, op: "add", args: [1, 2] };
   trips.forEach((n, round) => {
     startSignal(control, round);
@@ -108,25 +117,24 @@ export function pinger(conn: mp.Connection<unknown>, results: mp.Queue<number>, 
   });
 }
 
-async function waitReady(control: Int32Array, count: number): Promise<void> {
-  for (;;) {
-    const ready = Atomics.load(control, READY);
-    if (ready >= count) return;
-    await Atomics.waitAsync(control, READY, ready, 5_000).value;
-  }
+/** Waits until the `parties` workers are ready for `round`, then starts it; returns its t0. */
+function starter(control: Control, parties: number): (round: number) => Promise<number> {
+  return async (round) => {
+    for (let i = 0; i < parties; i++) await control.ready.acquire();
+    const t0 = now();
+    control.go[round]!.set();
+    return t0;
+  };
 }
 
 /**
  * Runs the rounds of one measure whose `parties` workers are started: returns the
  * median seconds of the timed rounds (`report()` yields each reporter's end time).
  */
-async function timedRounds(control: Int32Array, parties: number, rounds: number, reporters: number, report: () => Promise<number>): Promise<number> {
+async function timedRounds(begin: (round: number) => Promise<number>, rounds: number, reporters: number, report: () => Promise<number>): Promise<number> {
   const seconds: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    await waitReady(control, parties * (round + 1));
-    const t0 = now();
-    Atomics.store(control, GO, round + 1);
-    Atomics.notify(control, GO);
+    const t0 = await begin(round);
     let last = 0;
     for (let i = 0; i < reporters; i++) last = Math.max(last, await report());
     seconds.push(last - t0);
@@ -136,30 +144,30 @@ async function timedRounds(control: Int32Array, parties: number, rounds: number,
   return timed[timed.length >> 1]!;
 }
 
-async function queueThroughput(kind: Payload, producers: number, consumers: number, scale: number): Promise<number> {
+async function queueThroughput(ctx: mp.Context, kind: Payload, producers: number, consumers: number, scale: number): Promise<number> {
   const counts = roundsOf(Math.round((kind === "small" ? SMALL_MESSAGES : BIG_MESSAGES) * scale));
-  const q = new mp.Queue<unknown>();
-  const results = new mp.Queue<number>();
-  const control = new Int32Array(new SharedArrayBuffer(8));
+  const q = new ctx.Queue<unknown>();
+  const results = new ctx.Queue<number>();
+  const control = newControl(ctx, counts.length);
   const workers = [
-    ...Array.from({ length: consumers }, (_, i) => new mp.Process({ target: consumer, args: [q, results, control, counts, i, consumers] })),
-    ...Array.from({ length: producers }, (_, i) => new mp.Process({ target: producer, args: [q, control, kind, counts, i, producers] })),
+    ...Array.from({ length: consumers }, (_, i) => new ctx.Process({ target: consumer, args: [q, results, control, counts, i, consumers] })),
+    ...Array.from({ length: producers }, (_, i) => new ctx.Process({ target: producer, args: [q, control, kind, counts, i, producers] })),
   ];
   for (const w of workers) w.start();
-  const seconds = await timedRounds(control, workers.length, counts.length, consumers, () => results.get());
+  const seconds = await timedRounds(starter(control, workers.length), counts.length, consumers, () => results.get());
   for (const w of workers) await w.join();
   return Math.round(counts.at(-1)! / seconds);
 }
 
-async function pipeRoundTrip(scale: number): Promise<number> {
+async function pipeRoundTrip(ctx: mp.Context, scale: number): Promise<number> {
   const trips = roundsOf(Math.round(ROUND_TRIPS * scale));
-  const [a, b] = mp.Pipe();
-  const results = new mp.Queue<number>();
-  const control = new Int32Array(new SharedArrayBuffer(8));
+  const [a, b] = ctx.Pipe();
+  const results = new ctx.Queue<number>();
+  const control = newControl(ctx, trips.length);
   // The echo worker is not a round party: it just answers.
-  const workers = [new mp.Process({ target: echo, args: [b, trips] }), new mp.Process({ target: pinger, args: [a, results, control, trips] })];
+  const workers = [new ctx.Process({ target: echo, args: [b, trips] }), new ctx.Process({ target: pinger, args: [a, results, control, trips] })];
   for (const w of workers) w.start();
-  const seconds = await timedRounds(control, 1, trips.length, 1, () => results.get());
+  const seconds = await timedRounds(starter(control, 1), trips.length, 1, () => results.get());
   for (const w of workers) await w.join();
   a.close();
   b.close();
@@ -229,7 +237,19 @@ async function portRounds(roles: [string, string], kind: Payload, counts: number
   };
   // Only the consumer (or pinger) waits for the start signal; the echo worker just answers.
   const parties = roles[1] === "producer" ? 2 : 1;
-  const seconds = await timedRounds(control, parties, counts.length, 1, report);
+  const begin = async (round: number): Promise<number> => {
+    // Atomics words here: the eval'd workers do not load multiproc.
+    for (;;) {
+      const ready = Atomics.load(control, 0);
+      if (ready >= parties * (round + 1)) break;
+      await Atomics.waitAsync(control, 0, ready, 5_000).value;
+    }
+    const t0 = now();
+    Atomics.store(control, 1, round + 1);
+    Atomics.notify(control, 1);
+    return t0;
+  };
+  const seconds = await timedRounds(begin, counts.length, 1, report);
   await Promise.all(exited);
   return seconds;
 }
@@ -247,15 +267,22 @@ async function portRoundTrip(scale: number): Promise<number> {
 
 export async function run(opts: { durationMs: number }): Promise<Record<string, number>> {
   const scale = Math.max(100, Math.min(opts.durationMs, 2_500)) / 1000;
+  const threads = mp.getContext("thread");
+  const processes = mp.getContext("process");
   return {
-    queueSmall1to1MsgsPerSec: await queueThroughput("small", 1, 1, scale),
+    queueSmall1to1MsgsPerSec: await queueThroughput(threads, "small", 1, 1, scale),
     messagePortSmallMsgsPerSec: await portThroughput("small", scale),
-    queueSmall2to2MsgsPerSec: await queueThroughput("small", 2, 2, scale),
-    queue64k1to1MsgsPerSec: await queueThroughput("64k", 1, 1, scale),
+    queueSmall2to2MsgsPerSec: await queueThroughput(threads, "small", 2, 2, scale),
+    queue64k1to1MsgsPerSec: await queueThroughput(threads, "64k", 1, 1, scale),
     messagePort64kMsgsPerSec: await portThroughput("64k", scale),
-    queue64k2to2MsgsPerSec: await queueThroughput("64k", 2, 2, scale),
-    pipeRoundTripUs: await pipeRoundTrip(scale),
+    queue64k2to2MsgsPerSec: await queueThroughput(threads, "64k", 2, 2, scale),
+    pipeRoundTripUs: await pipeRoundTrip(threads, scale),
     messagePortRoundTripUs: await portRoundTrip(scale),
+    queueSmall1to1MsgsPerSecProcesses: await queueThroughput(processes, "small", 1, 1, scale),
+    queueSmall2to2MsgsPerSecProcesses: await queueThroughput(processes, "small", 2, 2, scale),
+    queue64k1to1MsgsPerSecProcesses: await queueThroughput(processes, "64k", 1, 1, scale),
+    queue64k2to2MsgsPerSecProcesses: await queueThroughput(processes, "64k", 2, 2, scale),
+    pipeRoundTripUsProcesses: await pipeRoundTrip(processes, scale),
   };
 }
 

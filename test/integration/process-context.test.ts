@@ -13,6 +13,7 @@ import * as mp from "multiproc";
 import { childPids } from "../helpers/children.ts";
 import { waitUntil } from "../helpers/wait.ts";
 import { exitWith } from "../fixtures/crash.ts";
+import { relay } from "../fixtures/queue-workers.ts";
 import { echo, exitAt, pid, returnShared, seenIdentity, writeIdentity, writeJson, type SeenIdentity } from "../fixtures/os-process.ts";
 import * as targets from "../fixtures/process-targets.ts";
 import { throwTypeError, throwWithDetails } from "../fixtures/raise.ts";
@@ -199,8 +200,17 @@ function running(pid: number): boolean {
  * Runs fixtures/orphan-parent.ts, waits until its `children` children run, sends
  * the parent `signal` (to its pid only), and reports which children ran on 1 s later.
  */
+/** Whether the main thread of process `pid` sleeps in a futex wait (Linux: /proc/<pid>/wchan). */
+function sleepsOnFutex(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/wchan`, "utf8").startsWith("futex");
+  } catch {
+    return false;
+  }
+}
+
 async function killParentOf(
-  kind: "pool" | "daemon" | "normal" | "busy-pool" | "busy-daemon",
+  kind: "pool" | "daemon" | "normal" | "busy-pool" | "busy-daemon" | "blocked-daemon",
   signal: NodeJS.Signals = "SIGKILL",
   children = 1,
 ): Promise<{ children: number[]; survivors: number[] }> {
@@ -240,6 +250,31 @@ test("busy pool workers and daemon children die with a parent killed by SIGKILL,
     const daemon = await killParentOf("busy-daemon", signal);
     assert.deepEqual(daemon.survivors, [], `a busy daemon child outlived a parent killed by ${signal}`);
   }
+});
+
+test("a daemon child holding a Lock and blocked on a Queue dies with its SIGKILLed parent (issue 9.6)", T, async () => {
+  const { survivors } = await killParentOf("blocked-daemon");
+  assert.deepEqual(survivors, [], "the blocked child outlived its parent");
+});
+
+test("a consumer killed while it waits in get() leaves the queue to the others (issue 9.6)", T, async () => {
+  const ctx = mp.getContext("process");
+  const q = new ctx.Queue<unknown>();
+  const out = new ctx.Queue<unknown>();
+  const doomed = new ctx.Process({ target: relay, args: [q, out, 1_000] });
+  doomed.start();
+  // Kill it where it sleeps: its main thread in the kernel's futex wait (getSync on an empty queue).
+  await waitUntil(() => doomed.pid !== null && sleepsOnFutex(doomed.pid), "the consumer sleeps in getSync");
+  doomed.kill();
+  await doomed.join();
+  assert.equal(doomed.exitCode, -9);
+  for (let i = 0; i < 10; i++) await q.put(i);
+  const next = new ctx.Process({ target: relay, args: [q, out, 10] });
+  next.start();
+  const seen = [];
+  for (let i = 0; i < 10; i++) seen.push(await out.get({ timeout: 20_000 }));
+  await next.join();
+  assert.deepEqual(seen, [...Array(10).keys()]);
 });
 
 test("a non-daemon child runs to its end after its parent dies", T, async () => {
