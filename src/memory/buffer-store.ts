@@ -26,6 +26,12 @@ export interface BufferStore {
   peek(ticket: number): SharedArrayBuffer;
   /** Spends a ticket whose buffer is done with (a drained spill segment). */
   recycle(ticket: number): void;
+  /**
+   * Whether a ring keeps one drained spill segment for its next one (spill-chain.ts):
+   * OS buffers are dear to make (shm_open, ftruncate, mmap, fresh pages); the
+   * stash reuses warm buffers process-wide already.
+   */
+  readonly keepsDrained: boolean;
 }
 
 export const threadBuffers: BufferStore = {
@@ -37,6 +43,7 @@ export const threadBuffers: BufferStore = {
   take: (ticket) => native().take(ticket),
   peek: (ticket) => native().peek(ticket),
   recycle: (ticket) => native().recycle(ticket),
+  keepsDrained: false,
 };
 
 export const osBuffers: BufferStore = {
@@ -60,4 +67,5 @@ export const osBuffers: BufferStore = {
   recycle(ticket) {
     native().shmUnlink(ticketName(ticket));
   },
+  keepsDrained: true,
 };

@@ -47,6 +47,7 @@
  *   byte 152  word 38  readerClosed   set by the pipe end that reads here (EPIPE for writers)
  *   byte 192  f64  24  spillHead      ticket of the oldest spill segment (0: none)
  *   byte 200  f64  25  spillTail      ticket of the newest spill segment
+ *   byte 208  f64  26  spillFree      ticket of a drained segment kept for reuse (0: none)
  *   byte 256 ...       data           `capacity` bytes (a power of two)
  *
  * Frames: see frame.ts. Spill segments: see spill-chain.ts.
@@ -76,7 +77,7 @@ const SPACE_SEQ = 35;
 const WRITERS_WAITING = 36;
 const WRITER_CLOSED = 37;
 const READER_CLOSED = 38;
-/** Byte offset of spillHead and spillTail (two f64 words). */
+/** Byte offset of spillHead, spillTail and spillFree (three f64 words). */
 const SPILL_TICKETS = 192;
 const HEADER_BYTES = 256;
 
@@ -191,7 +192,7 @@ export class MessageRing {
     this.#view = new DataView(region.buffer, HEADER_BYTES, capacity);
     this.#maxInline = capacity >> 2;
     this.#store = region.shared === "os" ? osBuffers : threadBuffers;
-    this.#spill = new SpillChain(new Float64Array(region.buffer, SPILL_TICKETS, 2), region.buffer, this.#store);
+    this.#spill = new SpillChain(new Float64Array(region.buffer, SPILL_TICKETS, 3), region.buffer, this.#store);
     listRing(this, region.buffer);
   }
 

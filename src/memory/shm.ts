@@ -19,10 +19,10 @@
  * on those with the kernel futex (Atomics.wait cannot wake another process).
  */
 import { randomBytes } from "node:crypto";
-import { readdirSync } from "node:fs";
 import { isMainThread } from "node:worker_threads";
 import { native } from "../util/native.ts";
 import { onExit } from "../util/finalize.ts";
+import { sweepProgramShm } from "./shm-sweeper.ts";
 
 /** SharedArrayBuffers over OS shared memory, in this thread. */
 export const osSharedBuffers = new WeakSet<SharedArrayBuffer>();
@@ -86,25 +86,12 @@ export function ticketName(ticket: number): string {
 }
 
 /**
- * In the root process: at exit, remove every shm name of this program still there
- * (made here or by any child, including children killed before they could).
+ * In the root process: make sure the program's names go when it ends (shm-sweeper.ts).
  * Called when the root first maps OS memory or starts an OS process.
  */
 export function sweepAtExit(): void {
-  if (sweeping || rootPid !== process.pid || !isMainThread) return;
-  sweeping = true;
-  onExit(() => {
-    const prefix = `mp-${rootPid}-`;
-    let names: string[];
-    try {
-      names = readdirSync("/dev/shm");
-    } catch {
-      return; // no /dev/shm to look in (not Linux): the creators' own unlinks are all there is
-    }
-    for (const name of names) if (name.startsWith(prefix)) native().shmUnlink(`/${name}`);
-  });
+  if (rootPid === process.pid && isMainThread) sweepProgramShm(rootPid);
 }
-let sweeping = false;
 
 /**
  * Creates a zero-filled OS shared-memory object of `byteLength` bytes; its name is

@@ -14,8 +14,8 @@
  *   byte 12  u32  readOffset   the oldest frame not yet read
  *   byte 16 ...   frames (frame.ts)
  *
- * The ring's header holds the tickets of the head (oldest) and tail segments;
- * both are 0 while the chain is empty. Callers hold the ring's locks as each
+ * The ring's header holds the tickets of the head (oldest) and tail segments
+ * (both 0 while the chain is empty) and of one drained segment kept for reuse. Callers hold the ring's locks as each
  * method says.
  */
 import type { BufferStore } from "./buffer-store.ts";
@@ -32,6 +32,13 @@ const READ_OFFSET = 3;
 /** Indexes of the chain's tickets in the Float64Array the ring gives. */
 const HEAD = 0;
 const TAIL = 1;
+/**
+ * A drained segment kept for the next one the chain needs (0: none). A producer
+ * that outruns its consumer would otherwise make and drop a segment per MiB: in
+ * OS shared memory that is shm_open, ftruncate, mmap, page faults and unlink, in
+ * another process than the one that frees it.
+ */
+const FREE = 2;
 
 /** A segment as this thread sees it. */
 export class Segment {
@@ -90,7 +97,7 @@ export class SpillChain {
   #head: Segment | undefined;
 
   /**
-   * `tickets`: the two f64 words of the ring's header that hold the head and tail tickets;
+   * `tickets`: the three f64 words of the ring's header that hold the head, tail and kept tickets;
    * `owner`: the ring's buffer (from native `allocate`), which owns the segments' tickets.
    */
   constructor(tickets: Float64Array, owner: SharedArrayBuffer, store: BufferStore) {
@@ -112,7 +119,16 @@ export class SpillChain {
     }
     if (tailTicket !== 0 && segment && segment.writeOffset + frame <= segment.bytes.length) return segment;
     const bytes = Math.max(SEGMENT_BYTES, SEGMENT_HEADER + frame);
-    const { ticket, buffer } = this.#store.create(bytes, this.#owner);
+    const kept = bytes === SEGMENT_BYTES ? this.#tickets[FREE]! : 0;
+    let ticket: number;
+    let buffer: SharedArrayBuffer;
+    if (kept !== 0) {
+      this.#tickets[FREE] = 0;
+      ticket = kept;
+      buffer = this.#store.peek(kept);
+    } else {
+      ({ ticket, buffer } = this.#store.create(bytes, this.#owner));
+    }
     const fresh = new Segment(ticket, buffer);
     fresh.next = 0;
     fresh.writeOffset = SEGMENT_HEADER;
@@ -121,6 +137,12 @@ export class SpillChain {
     else segment.next = ticket;
     this.#tickets[TAIL] = ticket;
     return (this.#tail = fresh);
+  }
+
+  /** A drained segment: kept for the next one if the store wants that, it has the standard size and none is kept yet; caller holds cLock. */
+  #release(segment: Segment): void {
+    if (this.#store.keepsDrained && segment.bytes.length === SEGMENT_BYTES && this.#tickets[FREE] === 0) this.#tickets[FREE] = segment.ticket;
+    else this.#store.recycle(segment.ticket);
   }
 
   /**
@@ -134,7 +156,7 @@ export class SpillChain {
     if (segment?.ticket !== headTicket) segment = this.#head = this.#open(headTicket);
     while (segment.readOffset >= segment.writeOffset) {
       const next: number = segment.next;
-      this.#store.recycle(segment.ticket);
+      this.#release(segment);
       this.#tickets[HEAD] = next;
       segment = this.#head = this.#open(next);
     }
@@ -143,7 +165,7 @@ export class SpillChain {
 
   /** Releases the chain, whose last frame was just read from `head`; caller holds cLock and knows no producer is writing to it. */
   drop(head: Segment): void {
-    this.#store.recycle(head.ticket);
+    this.#release(head);
     this.#tickets[HEAD] = 0;
     this.#tickets[TAIL] = 0;
     this.#head = undefined;

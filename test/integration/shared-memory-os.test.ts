@@ -6,11 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { once } from "node:events";
 import { test } from "node:test";
 import * as mp from "multiproc";
 import { setListItem, writeShared } from "../fixtures/os-process.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 const T = { timeout: 60_000 };
 const ctx = mp.getContext("process");
@@ -78,4 +79,20 @@ test("Python attaches a block multiproc made, and multiproc one that Python made
   assert.equal(code, 0);
   assert.equal(out.trim().split("\n")[1], "NODE!", "Python saw our write");
   assert.ok(!existsSync(`/dev/shm/${name}`), "Python unlinked its block");
+});
+
+test("a program killed with SIGKILL, children and all, leaves nothing in /dev/shm (issue 9.5)", T, async () => {
+  const script = new URL("../fixtures/shm-program.ts", import.meta.url).pathname;
+  // A process group of its own, so the test can kill the whole tree at once.
+  const program = spawn(process.execPath, [...process.execArgv, script], { stdio: ["ignore", "pipe", "inherit"], detached: true });
+  let out = "";
+  program.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+  while (!/child \d+/.test(out)) await once(program.stdout, "data");
+  const prefix = `mp-${program.pid}-`;
+  const ours = () => readdirSync("/dev/shm").filter((name) => name.startsWith(prefix));
+  assert.ok(ours().length >= 3, `the program made its queue, lock and value: ${ours().join(" ")}`);
+  const gone = once(program, "exit");
+  process.kill(-program.pid!, "SIGKILL");
+  await gone;
+  await waitUntil(() => ours().length === 0, `the names of ${prefix}* are removed`, 10_000);
 });
