@@ -53,7 +53,8 @@ function childExecArgv(limits: ResourceLimits | undefined): { execArgv: string[]
   if (sourceExtension === ".ts" && !tsx) {
     throw new Error("multiproc runs from its TypeScript sources but cannot find tsx to load them in child processes");
   }
-  if (tsx) execArgv.push("--import", tsx);
+  // First: the program's own --import modules may be TypeScript too.
+  if (tsx) execArgv.unshift("--import", tsx);
   execArgv.push(...limitFlags(limits));
   return { execArgv, registered: tsx !== null };
 }

@@ -1,7 +1,16 @@
 /** The OS child processes of this test process, read from /proc (Linux). */
 import { readdirSync, readFileSync } from "node:fs";
 
-/** Pids of the live children of `parent` (default: this process). */
+/** The program's /dev/shm tracker (src/memory/shm-sweeper.ts) is a child too, but not a worker. */
+function isShmTracker(pid: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("MULTIPROC_SHM_PREFIX");
+  } catch {
+    return false;
+  }
+}
+
+/** Pids of the live worker children of `parent` (default: this process). */
 export function childPids(parent = process.pid): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
@@ -14,7 +23,7 @@ export function childPids(parent = process.pid): number[] {
     }
     // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ")".
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[1]) === parent && fields[0] !== "Z") pids.push(Number(entry));
+    if (Number(fields[1]) === parent && fields[0] !== "Z" && !isShmTracker(entry)) pids.push(Number(entry));
   }
   return pids;
 }

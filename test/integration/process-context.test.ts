@@ -4,7 +4,7 @@
  * context are refused with an error that names the fix.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -195,6 +195,67 @@ function running(pid: number): boolean {
     return false;
   }
 }
+
+test("a worker killed while it starts is replaced, and the pool goes on (issue 7.2)", T, async () => {
+  const before = new Set(childPids());
+  await using pool = new mp.Pool({ processes: 4, context });
+  const started = childPids().filter((child) => !before.has(child));
+  assert.equal(started.length, 4, "the pool forked its four workers");
+  process.kill(started[0]!, "SIGKILL"); // a child takes far longer than this to boot Node
+  assert.deepEqual(await pool.map(square, [1, 2, 3, 4, 5, 6, 7, 8], { chunkSize: 1 }), [1, 4, 9, 16, 25, 36, 49, 64]);
+  await waitUntil(() => pool.stats().idle === 4, "four workers are ready again");
+
+  // Kill a ready worker, then its replacement while that one boots.
+  const ready = new Set(childPids());
+  process.kill(started[1]!, "SIGKILL");
+  let replacement: number | undefined;
+  await waitUntil(() => (replacement = childPids().find((child) => !ready.has(child))) !== undefined, "a replacement is forked", 30_000);
+  process.kill(replacement!, "SIGKILL");
+  assert.equal(await pool.apply(square, [9]), 81);
+  await waitUntil(() => pool.stats().idle === 4, "four workers are ready again");
+  assert.deepEqual(await pool.map(square, [1, 2, 3, 4], { chunkSize: 1 }), [1, 4, 9, 16]);
+});
+
+test("workers killed every time they start break the pool after a few tries, with a growing pause between them", T, async () => {
+  const seen = new Set(childPids());
+  const pool = new mp.Pool({ processes: 1, context });
+  const pending = pool.apply(square, [2]);
+  let settled = false;
+  pending.then(() => (settled = true), () => (settled = true));
+  const kills: number[] = [];
+  while (!settled) {
+    const fresh = childPids().filter((child) => !seen.has(child));
+    for (const child of fresh) {
+      seen.add(child);
+      process.kill(child, "SIGKILL");
+      kills.push(performance.now());
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  await assert.rejects(pending, (error: unknown) => {
+    assert.ok(error instanceof mp.WorkerLostError);
+    assert.match((error as Error).message, /5 pool workers in a row died before they were ready/);
+    return true;
+  });
+  assert.equal(kills.length, 5, "no worker is started after the fifth death");
+  // The pauses double: 50, 100, 200, 400 ms at least between the kills.
+  assert.ok(kills[4]! - kills[0]! >= 700, `the five starts took ${Math.round(kills[4]! - kills[0]!)} ms`);
+  await assert.rejects(pool.apply(square, [3]), mp.WorkerLostError);
+  pool.close();
+  await pool.join();
+});
+
+test("a program started with its own TypeScript --import preload starts OS children (tsx comes first)", T, async () => {
+  const preload = new URL("../helpers/start-method.ts", import.meta.url).pathname;
+  const script = new URL("../fixtures/forgotten-pool.ts", import.meta.url).pathname;
+  const run = spawnSync(process.execPath, [...process.execArgv, "--import", preload, script], {
+    encoding: "utf8",
+    timeout: 50_000,
+    env: { ...process.env, MULTIPROC_START_METHOD: "process" },
+  });
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(JSON.parse(run.stdout), { result: 42, listed: [2, 4, 6] });
+});
 
 /**
  * Runs fixtures/orphan-parent.ts, waits until its `children` children run, sends
