@@ -95,6 +95,10 @@ if (data.role === "pool" || data.identity.daemon) {
   // busy in a task and never sees the channel close. If the parent died before
   // we asked, this child has a new parent already: it goes now.
   if (native().setParentDeathSignal(os.constants.signals.SIGKILL) !== data.parent.pid) process.kill(process.pid, "SIGKILL");
+  // Ctrl-C reaches the whole process group: the parent decides (it ends, or handles the
+  // signal and terminates its pool), and the kernel's parent-death signal or the pool's
+  // terminate() ends this worker, never half-way through a task on its own.
+  process.on("SIGINT", () => {});
   process.once("disconnect", () => {
     // Ended as terminate() ends it: exitCode -15 for anyone still watching.
     process.kill(process.pid, "SIGTERM");

@@ -8,6 +8,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { once } from "node:events";
 import { after, test } from "node:test";
 import * as mp from "multiproc";
 import { childPids } from "../helpers/children.ts";
@@ -336,6 +337,39 @@ test("a consumer killed while it waits in get() leaves the queue to the others (
   for (let i = 0; i < 10; i++) seen.push(await out.get({ timeout: 20_000 }));
   await next.join();
   assert.deepEqual(seen, [...Array(10).keys()]);
+});
+
+/** Starts fixtures/sigint-parent.ts in a process group of its own; resolves once its pool workers run tasks. */
+async function startSigintParent(taskMs: number): Promise<{ program: ReturnType<typeof spawn>; workers: number[]; output: () => string }> {
+  const script = new URL("../fixtures/sigint-parent.ts", import.meta.url).pathname;
+  const program = spawn(process.execPath, [...process.execArgv, script, String(taskMs)], { stdio: ["ignore", "pipe", "inherit"], detached: true });
+  let out = "";
+  program.stdout!.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+  while (!out.includes("workers")) await once(program.stdout!, "data");
+  const workers = childPids(program.pid!);
+  assert.equal(workers.length, 2, `two pool workers, found ${workers.join(" ")} (program said: ${out.trim()})`);
+  return { program, workers, output: () => out };
+}
+
+test("Ctrl-C (SIGINT to the process group) ends the program and its busy pool workers (issue 9.6)", T, async () => {
+  const { program, workers } = await startSigintParent(30_000);
+  const exited = once(program, "exit");
+  process.kill(-program.pid!, "SIGINT");
+  const [code, signal] = await exited;
+  assert.ok(signal === "SIGINT" || code === 130, `the parent ends on Ctrl-C (exit code ${code}, signal ${signal})`);
+  const deadline = performance.now() + 1_000;
+  while (workers.some(running) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  const survivors = workers.filter(running);
+  for (const child of survivors) process.kill(child, "SIGKILL");
+  assert.deepEqual(survivors, [], "no worker outlived the interrupted parent");
+});
+
+test("a pool worker does not die of a SIGINT of its own: the parent decides (issue 9.6)", T, async () => {
+  const { program, workers, output } = await startSigintParent(1_500);
+  process.kill(workers[0]!, "SIGINT");
+  const [code] = await once(program, "exit");
+  assert.equal(code, 0);
+  assert.equal(output().match(/result \d+/g)?.length, 2, "both tasks finished");
 });
 
 test("a non-daemon child runs to its end after its parent dies", T, async () => {
