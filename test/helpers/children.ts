@@ -1,10 +1,10 @@
-/** The OS child processes of this test process, read from /proc (Linux). */
+/** The multiproc worker processes among the children of a process, read from /proc (Linux). */
 import { readdirSync, readFileSync } from "node:fs";
 
-/** The program's /dev/shm tracker (src/memory/shm-sweeper.ts) is a child too, but not a worker. */
-function isShmTracker(pid: string): boolean {
+/** Whether process `pid` is a multiproc worker (it runs the runtime's process entry), not another child such as the /dev/shm tracker. */
+function isWorker(pid: string): boolean {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("MULTIPROC_SHM_PREFIX");
+    return /runtime[\\/]process-entry\.(ts|js)/.test(readFileSync(`/proc/${pid}/cmdline`, "utf8"));
   } catch {
     return false;
   }
@@ -23,7 +23,7 @@ export function childPids(parent = process.pid): number[] {
     }
     // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ")".
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[1]) === parent && fields[0] !== "Z" && !isShmTracker(entry)) pids.push(Number(entry));
+    if (Number(fields[1]) === parent && fields[0] !== "Z" && isWorker(entry)) pids.push(Number(entry));
   }
   return pids;
 }

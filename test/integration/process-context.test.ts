@@ -347,7 +347,7 @@ async function startSigintParent(taskMs: number): Promise<{ program: ReturnType<
   program.stdout!.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
   while (!out.includes("workers")) await once(program.stdout!, "data");
   const workers = childPids(program.pid!);
-  assert.equal(workers.length, 2, `two pool workers, found ${workers.join(" ")} (program said: ${out.trim()})`);
+  assert.ok(workers.length >= 2, `the pool's workers, found ${workers.join(" ")} (program said: ${out.trim()})`);
   return { program, workers, output: () => out };
 }
 
