@@ -41,7 +41,6 @@ const unlinkAtExit = new Map<string, () => void>();
 let counter = 0;
 
 function remember(name: string, buffer: SharedArrayBuffer): SharedArrayBuffer {
-  sweepAtExit();
   markOsShared(buffer, name);
   opened.set(name, new WeakRef(buffer));
   forgetOpened.register(buffer, name);
