@@ -67,21 +67,38 @@ export function* lockSlow(
       state |= WAITERS;
     }
     const left = remaining(deadline);
-    if (left === 0) return "timed-out";
     const holder = state & OWNER_MASK;
-    if (!isOtherProcess(holder)) {
+    const otherProcess = isOtherProcess(holder);
+    if (left === 0) {
+      // Out of time (or a non-blocking try): still, a dead holder process is no reason to fail.
+      if (otherProcess && abandonDead(word, index, state, holder)) {
+        state = Atomics.load(word, index);
+        continue;
+      }
+      return "timed-out";
+    }
+    if (!otherProcess) {
       yield waitOn(word, index, state, left);
     } else {
       // Another process holds it: nobody will tell us if it dies, so look now and then.
       yield waitOn(word, index, state, left === undefined ? LIVENESS_CHECK_MS : Math.min(left, LIVENESS_CHECK_MS));
-      if (Atomics.load(word, index) === state && isDeadProcess(holder)) {
-        // Mark it abandoned (as owners.ts does for a dead thread) and wake the others; the loop takes it over.
-        if (Atomics.compareExchange(word, index, state, ABANDONED | WAITERS | holder) === state) waitCore.notify(word, index);
-      }
+      abandonDead(word, index, state, holder);
     }
     taking = owner | WAITERS;
     state = Atomics.load(word, index);
   }
+}
+
+/**
+ * If the word is still `state` and its holder (another OS process) is dead, marks
+ * the lock abandoned, as owners.ts does for a dead thread, and wakes the others;
+ * the acquire loop then takes it over. Returns whether it did.
+ */
+function abandonDead(word: Int32Array, index: number, state: number, holder: number): boolean {
+  if (Atomics.load(word, index) !== state || !isDeadProcess(holder)) return false;
+  if (Atomics.compareExchange(word, index, state, ABANDONED | WAITERS | holder) !== state) return false;
+  waitCore.notify(word, index);
+  return true;
 }
 
 /** True when `owner` holds the lock (and it was not abandoned). */
