@@ -5,7 +5,7 @@ import * as mp from "multiproc";
 import {
   busy, byteLength, countAndReturn, exitWorker, getInitValue, hogMemory, identity, initializer, initializerAsync,
   initThrows, makeBuffer, meetAt, mul, raiseOnFive, raiseRangeWithProps, raiseTypeError, returnsUncloneable, sleepMs,
-  sqr, sqrAsync, threadIdOf, whoAmI,
+  sqr, sqrAsync, identOf, whoAmI,
 } from "./fixtures/pool-tasks.ts";
 
 const T = { timeout: 60_000 };
@@ -380,8 +380,8 @@ test("maxTasksPerChild replaces workers (test_pool_worker_lifetime)", T, async (
   const results = range(100).map((i) => pool.applyAsync(sqr, [i]));
   const ids = new Set<number>();
   for (let i = 0; i < 100; i++) assert.equal(await results[i]!.get(), i * i);
-  for (let i = 0; i < 30; i++) ids.add(await pool.apply(threadIdOf));
-  const ids2 = await pool.map(threadIdOf, range(60), { chunkSize: 1 });
+  for (let i = 0; i < 30; i++) ids.add(await pool.apply(identOf));
+  const ids2 = await pool.map(identOf, range(60), { chunkSize: 1 });
   for (const id of ids2) ids.add(id);
   assert.ok(ids.size > 3, `only ${ids.size} distinct workers`);
 });
@@ -411,7 +411,7 @@ test("a worker out of memory fails its task with WorkerLostError (resourceLimits
 
 test("signal drops queued tasks and rejects with the signal's reason", T, async () => {
   await using pool = new mp.Pool(1);
-  const counter = new Int32Array(new SharedArrayBuffer(4));
+  const counter = mp.RawArray("i", 1);
   const blocker = pool.apply(sleepMs, [400]);
   const ac = new AbortController();
   const p = pool.starmap(countAndReturn, [[counter, 1], [counter, 2], [counter, 3]], { signal: ac.signal });

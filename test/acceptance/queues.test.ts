@@ -127,7 +127,7 @@ test("Queue: a worker's puts arrive in order", T, async () => {
 
 test("JoinableQueue: taskDone/join across workers (test_task_done)", T, async () => {
   const q = new mp.JoinableQueue<number | null>();
-  const view = new Int32Array(new SharedArrayBuffer(4));
+  const view = mp.RawArray("i", 1);
   const workers = [0, 1].map(() => new mp.Process({ target: joinableWorker, args: [q, view] }));
   for (const w of workers) w.start();
   for (let i = 1; i <= 20; i++) await q.put(i);

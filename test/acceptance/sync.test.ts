@@ -58,7 +58,7 @@ test("Lock: a waiting acquire() is woken by release()", T, async () => {
 
 test("Lock: mutual exclusion across 3 workers (sync and async)", T, async () => {
   const lock = new mp.Lock();
-  const view = new Int32Array(new SharedArrayBuffer(4));
+  const view = mp.RawArray("i", 1);
   await runAll([0, 1, 2].map(() => new mp.Process({ target: lockedIncrement, args: [lock, view, 2_000], context: "thread" })));
   assert.equal(view[0], 6_000);
   view[0] = 0;
@@ -114,7 +114,7 @@ test("RLock: reentrant; release by non-owner and over-release throw (test_rlock)
   lock.release();
   lock.release();
   assert.throws(() => lock.release());
-  const view = new Int32Array(new SharedArrayBuffer(4));
+  const view = mp.RawArray("i", 1);
   await runAll([0, 1].map(() => new mp.Process({ target: lockedIncrement, args: [lock, view, 1_000] })));
   assert.equal(view[0], 2_000);
 });
@@ -165,7 +165,7 @@ test("BoundedSemaphore: release above the initial value throws (test_bounded_sem
 
 test("Semaphore limits concurrency across workers", T, async () => {
   const sem = new mp.Semaphore(2);
-  const view = new Int32Array(new SharedArrayBuffer(8));
+  const view = mp.RawArray("i", 2);
   await runAll([0, 1, 2, 3, 4].map(() => new mp.Process({ target: semWork, args: [sem, view, 100] })));
   assert.equal(view[1], 2);
   assert.equal(sem.getValue(), 2);
@@ -250,7 +250,7 @@ test("Condition: notify, notify(n), notifyAll across workers (test_notify, test_
 
 test("Condition: waitFor with a predicate across a worker (test_waitfor)", T, async () => {
   const cond = new mp.Condition(new mp.Lock());
-  const view = new Int32Array(new SharedArrayBuffer(4));
+  const view = mp.RawArray("i", 1);
   const out = new mp.Queue<string>();
   const p = new mp.Process({ target: condWaitFor, args: [cond, view, 5, out] });
   p.start();
