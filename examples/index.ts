@@ -59,8 +59,13 @@ const examples: Example[] = [
   },
   {
     file: "queue-pipe-events.ts",
-    title: "two processes exchanging data through a Queue, a Pipe and two Events",
-    shows: "producer and consumer hand data over a Queue, talk both ways over a Pipe and signal each other with Events.",
+    title: "two processes exchanging data through a Queue, a Pipe, two Events and a Manager",
+    shows: "producer and consumer hand data over a Queue, talk both ways over a Pipe, signal each other with Events, and each writes the manager's dict and list.",
+  },
+  {
+    file: "manager-dict-list.ts",
+    title: "a Manager's dict and list filled by a child process",
+    shows: "the child's writes to the manager's dict and list are seen by the parent: key1..key5 -> val1..val5 and [11..15].",
   },
 ];
 

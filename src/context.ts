@@ -21,6 +21,7 @@ import { getAllStartMethods, getStartMethod, memoryKindOf, setStartMethod, valid
 import { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore } from "./synchronize/index.ts";
 import { getLogger, logToStderr } from "./util/logger.ts";
 import { isMainProcess } from "./process-identity.ts";
+import { BaseManager, Manager, SyncManager } from "./managers/manager.ts";
 
 function bindProcess(method: StartMethod): typeof Process {
   return class extends Process {
@@ -85,6 +86,8 @@ function createContext(method: StartMethod) {
     RawArray: bindFactory(createRawArray, memory),
     SharedMemory: bindMemory(SharedMemory, memory),
     ShareableList: bindMemory(ShareableList, memory),
+    // A manager's server is always an OS process, whatever the context (as in CPython).
+    Manager, BaseManager, SyncManager,
     cpuCount, currentProcess, parentProcess, activeChildren, isMainProcess, getLogger, logToStderr,
     getStartMethod: () => method,
     getAllStartMethods,

@@ -8,7 +8,7 @@ export {
 } from "./errors.ts";
 export { registerModule } from "./wire/functions.ts";
 export { isMainProcess } from "./process-identity.ts";
-export { Process, cpuCount, currentProcess, parentProcess, activeChildren, type ProcessOptions, type ParentProcess } from "./process.ts";
+export { Process, cpuCount, currentProcess, parentProcess, activeChildren, type ProcessOptions, type ParentProcess, type CurrentProcess } from "./process.ts";
 export type { ProcessIdentity } from "./process-identity.ts";
 export { getLogger, logToStderr, type Logger, type LogLevel } from "./util/logger.ts";
 export { setStartMethod, getStartMethod, getAllStartMethods } from "./start-method.ts";
@@ -31,3 +31,11 @@ export {
 } from "./sharedctypes.ts";
 export { SharedMemory, ShareableList, type SharedMemoryOptions, type ShareableValue } from "./shared-memory.ts";
 export { getContext, type Context } from "./context.ts";
+export { Manager, BaseManager, SyncManager, type ManagerOptions } from "./managers/manager.ts";
+export type { Server as ManagerServer } from "./managers/server.ts";
+export type { Address } from "./managers/address.ts";
+export type { RemoteErrorFields } from "./managers/remote-error.ts";
+export {
+  BaseProxy, DictProxy, ListProxy, NamespaceProxy, ValueProxy, ArrayProxy, QueueProxy, JoinableQueueProxy,
+  LockProxy, RLockProxy, SemaphoreProxy, EventProxy, ConditionProxy, BarrierProxy, type AutoProxy,
+} from "./managers/proxies.ts";

@@ -3,6 +3,7 @@
  * globalThis under a Symbol.for key, because a worker may load two copies of the
  * library (its runtime and a user module importing "multiproc") and both must agree.
  */
+import { randomBytes } from "node:crypto";
 import { threadId } from "node:worker_threads";
 import { kProcessState } from "./symbols.ts";
 
@@ -21,6 +22,11 @@ interface IdentityState {
   isMain: boolean;
   /** Python's `_identity`: [] in the main process, the parent's path plus this child's number below it. */
   path: number[];
+  /**
+   * Python's `current_process().authkey`: 32 random bytes in the main process,
+   * inherited by every worker; the default key of managers.
+   */
+  authkey: Buffer;
   /** URLs of the user modules this worker is importing now (Python's `_inheriting`). */
   importing?: string[];
 }
@@ -32,6 +38,7 @@ function state(): IdentityState {
     parent: null,
     isMain: true,
     path: [],
+    authkey: randomBytes(32),
   });
 }
 
@@ -49,9 +56,19 @@ export function isMainProcess(): boolean {
 }
 
 /** Called once by a worker's bootstrap, before any user module is imported. */
-export function becomeWorker(current: ProcessIdentity, parent: ProcessIdentity, path: number[]): void {
+export function becomeWorker(current: ProcessIdentity, parent: ProcessIdentity, path: number[], authkey: Buffer): void {
   const holder = globalThis as unknown as Record<symbol, IdentityState>;
-  holder[kProcessState] = { current, parent, isMain: false, path };
+  holder[kProcessState] = { current, parent, isMain: false, path, authkey };
+}
+
+/** This process's authkey (see IdentityState.authkey). */
+export function currentAuthkey(): Buffer {
+  return state().authkey;
+}
+
+/** Python's `current_process().authkey = ...`. */
+export function setCurrentAuthkey(authkey: Buffer): void {
+  state().authkey = authkey;
 }
 
 /** This process's identity path (see IdentityState.path). */

@@ -11,7 +11,7 @@
 import os from "node:os";
 import type { WorkerExit, WorkerHandle } from "./backends/backend.ts";
 import { backendFor } from "./backends/index.ts";
-import { checkNotImporting, currentIdentity, parentIdentity, type ProcessIdentity } from "./process-identity.ts";
+import { checkNotImporting, currentAuthkey, currentIdentity, parentIdentity, type ProcessIdentity } from "./process-identity.ts";
 import { commonBootstrap, moduleUrls, nextChildIdentity } from "./spawn.ts";
 import { resolveStartMethod } from "./start-method.ts";
 import { uncloneableError } from "./wire/clone-check.ts";
@@ -266,9 +266,17 @@ export function cpuCount(): number {
   return os.availableParallelism();
 }
 
+/** The current process as current_process() describes it, with its authkey. */
+export interface CurrentProcess extends ProcessIdentity {
+  /** Python's `authkey`: random in the main process, inherited by workers; managers' default key. Not enumerable. */
+  readonly authkey: Buffer;
+}
+
 /** The current process's identity (Python's current_process()): "MainProcess" in the main thread. */
-export function currentProcess(): ProcessIdentity {
-  return { ...currentIdentity() };
+export function currentProcess(): CurrentProcess {
+  const identity = { ...currentIdentity() };
+  // Not enumerable: an identity logged or sent somewhere does not carry the key along.
+  return Object.defineProperty(identity, "authkey", { value: Buffer.from(currentAuthkey()), enumerable: false }) as CurrentProcess;
 }
 
 /** The parent as a child sees it (Python's `_ParentProcess`). */

@@ -45,7 +45,7 @@ export type TypedArrayOf<C extends Typecode> = C extends "b" ? Int8Array
 type AnyTypedArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
 type TypedArrayConstructor = new (buffer: SharedArrayBuffer, byteOffset: number, length: number) => AnyTypedArray;
 
-interface TypeInfo {
+export interface TypeInfo {
   View: TypedArrayConstructor;
   size: number;
   kind: "int" | "bigint" | "float" | "char";
@@ -70,7 +70,7 @@ const TYPES: Record<Typecode, TypeInfo> = {
 
 const VALID = Object.keys(TYPES).join(", ");
 
-function typeInfo(typecode: unknown): TypeInfo {
+export function typeInfo(typecode: unknown): TypeInfo {
   if (typeof typecode !== "string" || !Object.hasOwn(TYPES, typecode)) {
     throw new TypeError(`Expected \`typecode\` to be one of ${VALID}; got \`${String(typecode)}\` (${typeof typecode})`);
   }
@@ -78,7 +78,7 @@ function typeInfo(typecode: unknown): TypeInfo {
 }
 
 /** Converts a JavaScript value to what the typed array stores, or throws a TypeError. */
-function toStored(info: TypeInfo, typecode: string, value: unknown): number | bigint {
+export function toStored(info: TypeInfo, typecode: string, value: unknown): number | bigint {
   switch (info.kind) {
     case "int":
       if (typeof value === "number" && Number.isInteger(value)) return value;
@@ -101,7 +101,7 @@ function toStored(info: TypeInfo, typecode: string, value: unknown): number | bi
   throw new TypeError(`Expected ${wanted} for typecode '${typecode}', got \`${String(value)}\` (${typeof value})`);
 }
 
-function fromStored(info: TypeInfo, stored: number | bigint): number | bigint | string {
+export function fromStored(info: TypeInfo, stored: number | bigint): number | bigint | string {
   return info.kind === "char" ? String.fromCharCode(stored as number) : stored;
 }
 

@@ -4,7 +4,7 @@
  */
 import { getRootPid } from "./memory/shm.ts";
 import { typeScriptLoader } from "./backends/loader.ts";
-import { currentIdentity, identityPath } from "./process-identity.ts";
+import { currentAuthkey, currentIdentity, identityPath } from "./process-identity.ts";
 import type { BootstrapCommon } from "./wire/protocol.ts";
 import { getEntryModule, registeredModules, toModuleUrl } from "./wire/functions.ts";
 
@@ -47,6 +47,7 @@ export function commonBootstrap(child: ChildDescription): BootstrapCommon {
     identity: { name: child.name, daemon: child.daemon, path: child.path },
     parent: { ...currentIdentity() },
     rootPid: getRootPid(),
+    authkey: currentAuthkey().toString("hex"),
     entryModule: getEntryModule(),
     registeredModules: [...registeredModules()],
     preloadModules: moduleUrls(child.modules),

@@ -19,6 +19,7 @@ export async function runWorker(data: BootstrapData, channel: ParentChannel): Pr
     { name: data.identity.name, daemon: data.identity.daemon, pid: process.pid, ident: isMainThread ? process.pid : threadId },
     data.parent,
     data.identity.path,
+    Buffer.from(data.authkey, "hex"),
   );
   setRootPid(data.rootPid);
   setEntryModule(data.entryModule);

@@ -14,6 +14,8 @@ export interface BootstrapCommon {
   parent: ProcessIdentity;
   /** The pid of the program's main process (shared-memory names start with it; see memory/shm.ts). */
   rootPid: number;
+  /** The parent's authkey, hex (Python's children inherit `current_process().authkey`). */
+  authkey: string;
   entryModule: string | null;
   registeredModules: string[];
   /** Modules the worker imports before anything else (the `modules` option). */
