@@ -69,6 +69,8 @@ export class Server {
   readonly #sockets = new Set<Socket>();
   /** Calls that named an object its (live) creator has not created yet. */
   readonly #awaitingCreation = new Map<string, (() => void)[]>();
+  /** Ids whose creation failed, by creator token (dropped with the creator's connection). */
+  readonly #failedCreations = new Map<string, Set<string>>();
   #nextToken = 0;
   #stopped: Promise<void> | null = null;
   #resolveStopped: () => void = () => {};
@@ -161,6 +163,7 @@ export class Server {
     this.#callers.set(token, caller);
     socket.once("close", () => {
       this.#callers.delete(token);
+      this.#failedCreations.delete(token);
       caller.close();
       this.#wakeCreationWaiters(token);
     });
@@ -237,32 +240,37 @@ export class Server {
     }
     const settle = (referent: unknown): void => {
       if (typeof referent !== "object" || referent === null) {
-        this.#wakeCreationWaiters(objectId);
         throw named("TypeError", `the factory of '${typeid}' returned ${referent === null ? "null" : typeof referent}, not an object`);
       }
       this.#objects.set(objectId, { referent, typeid, exposed: exposedMethods(referent) });
       this.#wakeCreationWaiters(objectId);
     };
+    const failed = (error: unknown): never => {
+      let ids = this.#failedCreations.get(caller.token);
+      if (!ids) this.#failedCreations.set(caller.token, (ids = new Set()));
+      ids.add(objectId);
+      this.#wakeCreationWaiters(objectId);
+      throw error;
+    };
     let made: unknown;
     try {
       made = callAs(caller, () => (isClass(factory) ? Reflect.construct(factory, args) : factory(...args)));
+      if (!(made instanceof Promise)) {
+        settle(made);
+        return undefined;
+      }
     } catch (error) {
-      this.#wakeCreationWaiters(objectId);
-      throw error;
+      return failed(error);
     }
-    if (made instanceof Promise) {
-      return made.then(settle, (error: unknown) => {
-        this.#wakeCreationWaiters(objectId);
-        throw error;
-      });
-    }
-    settle(made);
-    return undefined;
+    return made.then(settle).catch(failed);
   }
 
   /** A call for an object its creator's request has not made yet (it is still on its way): waits for it. */
   #afterCreation(objectId: string, retry: () => unknown): unknown {
     const token = objectId.slice(0, objectId.lastIndexOf("."));
+    if (this.#failedCreations.get(token)?.has(objectId)) {
+      throw named("KeyError", `no shared object with id '${objectId}' in this manager (its creation failed)`);
+    }
     if (!this.#callers.has(token)) {
       throw named("KeyError", `no shared object with id '${objectId}' in this manager (it was never made, or the manager restarted)`);
     }
