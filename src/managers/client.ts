@@ -16,7 +16,8 @@ import { addressKey, connectOptions, describeAddress, type Address } from "./add
 import { decodeManagerMessage, encodeManagerMessage, type ProxyRef } from "./codec.ts";
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameReader, HANDSHAKE_FRAME_BYTES, writeFrame } from "./frames.ts";
 import { answerChallenge, deliverChallenge } from "./handshake.ts";
-import { asReply, CALL, CREATE, FAILED, HELLO, SHUTDOWN, type RemoteFailure, type RequestKind } from "./protocol.ts";
+import { asReply, CALL, CREATE, FAILED, HELLO, OK, SHUTDOWN, UPGRADE, type RemoteFailure, type RequestKind } from "./protocol.ts";
+import { ClientChannel, isLocalAddress, NOTHING, type ChannelState } from "./shm-channel.ts";
 import { remoteErrorOf } from "./remote-error.ts";
 
 interface Pending {
@@ -54,6 +55,9 @@ export class ManagerClient {
   readonly #pending = new Map<number, Pending>();
   /** Requests made while connecting, sent in order once connected. */
   #queued: Buffer[] = [];
+  /** The shared-memory lane to a manager on this machine (see shm-channel.ts); null: the socket only. */
+  #channel: ClientChannel | null = null;
+  #pumping = false;
 
   /** This thread's connection to `address` (made on first use). */
   static for(address: Address, authkey: Buffer): ManagerClient {
@@ -115,6 +119,14 @@ export class ManagerClient {
     }
     const id = this.#nextRequest;
     const promise = new Promise<unknown>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    const channel = this.#channel;
+    if (channel) {
+      channel.send(frame);
+      // The one call in flight: look for its reply for a moment before sleeping (shm-channel.ts).
+      if (this.#pending.size === 1) this.#takeReplies(channel.look());
+      if (this.#pending.size > 0) this.#pump(channel);
+      return promise;
+    }
     if (this.#pending.size === 1) this.#socket?.ref();
     if (this.#socket && this.#token) writeFrame(this.#socket, frame);
     else {
@@ -168,9 +180,52 @@ export class ManagerClient {
       if (this.#socket === socket) this.#close(closedError(this.address, "closed the connection before answering (it shut down or died)"));
     });
     for (const frame of early) this.#onFrame(frame);
-    if (this.#pending.size === 0) socket.unref();
-    for (const frame of this.#queued) writeFrame(socket, frame);
+    if (isLocalAddress(this.address)) await this.#upgrade(socket);
+    if (this.#pending.size === 0 || this.#channel) socket.unref();
+    const queued = this.#queued;
     this.#queued = [];
+    for (const frame of queued) {
+      if (this.#channel) this.#channel.send(frame);
+      else writeFrame(socket, frame);
+    }
+    if (this.#channel && this.#pending.size > 0) this.#pump(this.#channel);
+  }
+
+  /** Asks a manager on this machine for a shared-memory lane; the socket alone serves if it cannot. */
+  async #upgrade(socket: Socket): Promise<void> {
+    const id = ++this.#nextRequest;
+    const state = await new Promise<unknown>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      writeFrame(socket, encodeManagerMessage([UPGRADE, id, "", "", []], refOfProxy));
+    }).catch(() => null);
+    if (!state || this.#socket !== socket) return;
+    try {
+      this.#channel = new ClientChannel(state as ChannelState);
+    } catch {
+      this.#channel = null;
+    }
+  }
+
+  #takeReplies(first: Buffer | symbol): void {
+    const channel = this.#channel;
+    for (let frame = first; channel && typeof frame !== "symbol"; frame = channel.take()) this.#onFrame(frame);
+  }
+
+  /** Reads the lane while calls are pending (its wait keeps the event loop alive exactly then). */
+  #pump(channel: ClientChannel): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    void (async () => {
+      try {
+        while (this.#pending.size > 0 && this.#channel === channel) {
+          this.#takeReplies(channel.take());
+          if (this.#pending.size === 0 || this.#channel !== channel) break;
+          await channel.readable();
+        }
+      } finally {
+        this.#pumping = false;
+      }
+    })();
   }
 
   #onFrame(frame: Buffer): void {
@@ -198,6 +253,8 @@ export class ManagerClient {
     this.#socket = null;
     this.#token = null;
     this.#queued = [];
+    this.#channel?.close();
+    this.#channel = null;
     socket?.destroy();
     const pending = [...this.#pending.values()];
     this.#pending.clear();

@@ -12,12 +12,15 @@
  * a module or calls a function by name.
  */
 import v8 from "node:v8";
+import { fastDecode, fastEncode, fastScratch } from "../wire/fast-codec.ts";
 import { isWireable } from "../wire/serialize.ts";
 import type { Address } from "./address.ts";
 import { isAddress } from "./address.ts";
 
 const PROXY_KEY = "__multiproc_proxy__";
 const FLAG_REFS = 1;
+/** The body is the project's compact codec (wire/fast-codec.ts), not V8's: plain objects, arrays, strings, numbers. */
+const FLAG_FAST = 2;
 
 /** A reference to one object of a manager: where it is served and its id there. */
 export class ProxyRef {
@@ -91,6 +94,13 @@ export function encodeManagerMessage(value: unknown, refOf: RefOf): Buffer {
     return copy ?? current;
   };
   const encoded = visit(value);
+  const fast = fastEncode(encoded);
+  if (fast >= 0) {
+    const body = Buffer.allocUnsafe(fast + 1);
+    body[0] = FLAG_FAST | (refs ? FLAG_REFS : 0);
+    fastScratch().copy(body, 1, 0, fast);
+    return body;
+  }
   let payload: Buffer;
   try {
     payload = v8.serialize(encoded);
@@ -120,7 +130,11 @@ function placeholderRef(value: Record<string, unknown>): ProxyRef | undefined {
  */
 export function decodeManagerMessage(body: Buffer, revive: (ref: ProxyRef) => unknown): unknown {
   if (body.length < 2) throw new TypeError("empty manager message");
-  const value: unknown = v8.deserialize(body.subarray(1));
+  const payload = body.subarray(1);
+  const value: unknown =
+    (body[0]! & FLAG_FAST) !== 0
+      ? fastDecode(payload, new DataView(payload.buffer, payload.byteOffset, payload.length), 0)
+      : v8.deserialize(payload);
   if ((body[0]! & FLAG_REFS) === 0) return value;
   const seen = new Set<object>();
   const visit = (current: unknown): unknown => {

@@ -6,6 +6,8 @@
  *       CALL:     target = object id, name = method, args = arguments
  *       CREATE:   target = the new object's id (`<token>.<n>`), name = typeid, args
  *       SHUTDOWN: target = name = "", args = []
+ *       UPGRADE:  target = name = "", args = [] (socket only; the reply is a ChannelState:
+ *                 later frames may go through shared memory, see shm-channel.ts)
  *   server -> client:         [requestId, OK, value] | [requestId, FAILED, RemoteFailure]
  *
  * A client picks the ids of the objects it creates, so `manager.dict()` returns its
@@ -15,7 +17,8 @@ export const HELLO = 0;
 export const CALL = 0;
 export const CREATE = 1;
 export const SHUTDOWN = 2;
-export type RequestKind = typeof CALL | typeof CREATE | typeof SHUTDOWN;
+export const UPGRADE = 3;
+export type RequestKind = typeof CALL | typeof CREATE | typeof SHUTDOWN | typeof UPGRADE;
 
 export const OK = 0;
 export const FAILED = 1;
@@ -35,7 +38,7 @@ export interface RemoteFailure {
 export function asRequest(value: unknown): Request | undefined {
   if (!Array.isArray(value) || value.length !== 5) return undefined;
   const [kind, id, target, name, args] = value as unknown[];
-  if (kind !== CALL && kind !== CREATE && kind !== SHUTDOWN) return undefined;
+  if (kind !== CALL && kind !== CREATE && kind !== SHUTDOWN && kind !== UPGRADE) return undefined;
   if (typeof id !== "number" || !Number.isSafeInteger(id)) return undefined;
   if (typeof target !== "string" || typeof name !== "string" || !Array.isArray(args)) return undefined;
   return value as Request;

@@ -24,6 +24,7 @@ const WIRE_TYPE = "ManagerProxy";
 export class BaseProxy {
   readonly #ref: ProxyRef & { address: Address };
   readonly #authkey: Buffer;
+  #client: ManagerClient | undefined;
   #creationError: unknown;
 
   /** @internal Made by a manager or when a proxy arrives; not meant to be called by users. */
@@ -48,7 +49,7 @@ export class BaseProxy {
   /** Python's `_callmethod`: calls `method(...args)` on the object in the server. */
   _callMethod(method: string, args: unknown[] = []): Promise<any> {
     const { address, id } = this.#ref;
-    const call = ManagerClient.for(address, this.#authkey).call(id, method, args);
+    const call = (this.#client ??= ManagerClient.for(address, this.#authkey)).call(id, method, args);
     if (this.#creationError === undefined) {
       return call.catch((error: unknown) => {
         throw this.#creationError ?? error;

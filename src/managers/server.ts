@@ -19,8 +19,22 @@ import { callAs, Caller } from "./caller.ts";
 import { decodeManagerMessage, encodeManagerMessage, ProxyRef } from "./codec.ts";
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameReader, HANDSHAKE_FRAME_BYTES, writeFrame } from "./frames.ts";
 import { answerChallenge, deliverChallenge } from "./handshake.ts";
-import { asRequest, CALL, CREATE, FAILED, failureOf, HELLO, OK, SHUTDOWN, type Request } from "./protocol.ts";
+import { asRequest, CALL, CREATE, FAILED, failureOf, HELLO, OK, SHUTDOWN, UPGRADE, type Request } from "./protocol.ts";
+import { Doorbell, NOTHING, ServerChannel } from "./shm-channel.ts";
 import { exposedMethods } from "./exposed.ts";
+
+
+/** How long the server looks for the next request on its shared-memory channels before it sleeps. */
+const SERVER_LOOK_MS = 0.1;
+/** Frames taken from one channel before the next channel's turn. */
+const FRAMES_PER_TURN = 64;
+
+interface Lane {
+  channel: ServerChannel;
+  onFrame(frame: Buffer): void;
+  /** Ends the client's connection (its lane broke the protocol). */
+  drop(): void;
+}
 
 /** How long a new connection has to pass the handshake. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -72,6 +86,9 @@ export class Server {
   /** Ids whose creation failed, by creator token (dropped with the creator's connection). */
   readonly #failedCreations = new Map<string, Set<string>>();
   #nextToken = 0;
+  #doorbell: Doorbell | null = null;
+  readonly #lanes = new Set<Lane>();
+  #polling = false;
   #stopped: Promise<void> | null = null;
   #resolveStopped: () => void = () => {};
 
@@ -121,6 +138,7 @@ export class Server {
     if (listener) listener.close();
     for (const socket of this.#sockets) socket.destroy();
     this.#objects.clear();
+    this.#wakePoller();
     this.#resolveStopped();
     return this.#stopped ?? Promise.resolve();
   }
@@ -171,7 +189,13 @@ export class Server {
       if (socket.destroyed) return;
       writeFrame(socket, encodeManagerMessage(value, refOf));
     };
-    const onFrame = (frame: Buffer): void => {
+    let lane: Lane | null = null;
+    socket.once("close", () => {
+      if (!lane) return;
+      this.#lanes.delete(lane);
+      lane.channel.close();
+    });
+    const decode = (frame: Buffer): Request | undefined => {
       let request: Request | undefined;
       try {
         // A reference to one of this server's own objects is kept without its address: each
@@ -180,8 +204,15 @@ export class Server {
       } catch {
         request = undefined;
       }
-      if (!request) {
-        socket.destroy(); // malformed: this connection only
+      if (!request) socket.destroy(); // malformed: this connection only
+      return request;
+    };
+    const onFrame = (frame: Buffer): void => {
+      const request = decode(frame);
+      if (!request) return;
+      if (request[0] === UPGRADE) {
+        if (!lane) lane = this.#openLane(caller, decode, () => socket.destroy());
+        reply([request[1], OK, lane.channel.state]);
         return;
       }
       this.#handle(request, caller, reply);
@@ -203,11 +234,92 @@ export class Server {
     });
   }
 
+  /** Opens the shared-memory channel of a client on this machine, and starts serving it. */
+  #openLane(caller: Caller, decode: (frame: Buffer) => Request | undefined, drop: () => void): Lane {
+    this.#doorbell ??= new Doorbell();
+    const channel = new ServerChannel(this.#doorbell);
+    const reply = (value: unknown): void => channel.send(encodeManagerMessage(value, refOf));
+    const lane: Lane = {
+      channel,
+      onFrame: (frame) => {
+        const request = decode(frame);
+        if (request && request[0] !== UPGRADE) this.#handle(request, caller, reply);
+      },
+      drop,
+    };
+    this.#lanes.add(lane);
+    if (!this.#polling) void this.#poll();
+    return lane;
+  }
+
+  /**
+   * Serves the shared-memory channels: takes what is there, looks a little longer
+   * when nothing is (a client in a loop sends its next call within microseconds),
+   * yields to the event loop between rounds (sockets, timers, replies of blocking
+   * calls), and sleeps on the doorbell when every channel stays quiet.
+   */
+  async #poll(): Promise<void> {
+    this.#polling = true;
+    try {
+      while (this.#lanes.size > 0 && this.#listener) {
+        let served = this.#drain();
+        if (served === 0) served = this.#look();
+        if (served > 0) {
+          await new Promise((resolve) => setImmediate(resolve));
+          continue;
+        }
+        const doorbell = this.#doorbell!;
+        const seq = doorbell.seq();
+        if (this.#drain() > 0) continue;
+        await doorbell.sleep(seq);
+      }
+    } finally {
+      this.#polling = false;
+    }
+  }
+
+  #drain(): number {
+    let served = 0;
+    for (const lane of this.#lanes) {
+      try {
+        for (let i = 0; i < FRAMES_PER_TURN; i++) {
+          const frame = lane.channel.take();
+          if (frame === NOTHING || typeof frame === "symbol") break;
+          lane.onFrame(frame);
+          served++;
+        }
+      } catch {
+        // A ring its client corrupted: that client's connection ends, the others go on.
+        this.#lanes.delete(lane);
+        lane.drop();
+      }
+    }
+    return served;
+  }
+
+  #look(): number {
+    const until = performance.now() + SERVER_LOOK_MS;
+    do {
+      for (let i = 0; i < 64; i++) {
+        const served = this.#drain();
+        if (served > 0) return served;
+      }
+    } while (performance.now() < until);
+    return 0;
+  }
+
+  #wakePoller(): void {
+    this.#doorbell?.wake();
+  }
+
   #handle(request: Request, caller: Caller, reply: (value: unknown) => void): void {
     const [kind, id] = request;
     let outcome: unknown;
     try {
-      outcome = kind === CALL ? this.#call(request, caller) : kind === CREATE ? this.#create(request, caller) : this.#shutdown(caller);
+      if (kind === CALL) outcome = this.#call(request, caller);
+      else if (kind === CREATE) outcome = this.#create(request, caller);
+      else if (kind === SHUTDOWN) outcome = this.#shutdown(caller);
+      else throw named("ValueError", "an upgrade can only be asked for over the socket");
     } catch (error) {
       reply([id, FAILED, failureOf(error)]);
       return;

@@ -229,10 +229,17 @@ function uninitializedBytes(length: number): Uint8Array {
 let inBytes: Buffer = scratch;
 let inView: DataView = view;
 let at = 0;
+/** Where the message ends: no length read from it may reach past this (a corrupt or hostile length is refused before it allocates). */
+let end = 0;
+
+function checkRoom(count: number, unit: number): void {
+  if (count * unit > end - at) throw new Error(`Corrupt message: ${count} items of ${unit} bytes announced at byte ${at}, ${end - at} bytes left`);
+}
 
 function readString(tag: number): string {
   const length = inView.getUint32(at, true);
   at += 4;
+  checkRoom(length, tag === T_UTF16 ? 2 : 1);
   let text: string;
   if (tag === T_LATIN1) {
     if (length <= 16) {
@@ -280,6 +287,7 @@ function readValue(): unknown {
     case T_ARRAY: {
       const length = inView.getUint32(at, true);
       at += 4;
+      checkRoom(length, 1);
       const array = new Array<unknown>(length);
       for (let i = 0; i < length; i++) array[i] = readValue();
       return array;
@@ -287,6 +295,7 @@ function readValue(): unknown {
     case T_OBJECT: {
       const count = inView.getUint32(at, true);
       at += 4;
+      checkRoom(count, 6);
       const record: Record<string, unknown> = {};
       for (let i = 0; i < count; i++) {
         const key = readString(inBytes[at++]!);
@@ -302,6 +311,7 @@ function readValue(): unknown {
       const length = inView.getUint32(at, true);
       at += 4;
       at += (8 - ((inBytes.byteOffset + at) & 7)) & 7;
+      checkRoom(length, 1);
       const copy = length >= NATIVE_COPY_MIN ? uninitializedBytes(length) : new Uint8Array(length);
       if (length >= NATIVE_COPY_MIN) native().copy(copy, 0, inBytes, at, length);
       else copy.set(inBytes.subarray(at, at + length));
@@ -313,11 +323,15 @@ function readValue(): unknown {
   }
 }
 
-/** Decodes one value at `offset` of `bytes` (`dataView` covers the same memory; both may be shared). */
-export function fastDecode(bytes: Buffer, dataView: DataView, offset: number): unknown {
+/**
+ * Decodes one value at `offset` of `bytes` (`dataView` covers the same memory; both may be shared),
+ * reading nothing at or past `limit` (default: the end of `bytes`).
+ */
+export function fastDecode(bytes: Buffer, dataView: DataView, offset: number, limit = bytes.length): unknown {
   inBytes = bytes;
   inView = dataView;
   at = offset;
+  end = limit;
   try {
     return readValue();
   } finally {
