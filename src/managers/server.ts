@@ -25,7 +25,7 @@ import { exposedMethods } from "./exposed.ts";
 
 
 /** How long the server looks for the next request on its shared-memory channels before it sleeps. */
-const SERVER_LOOK_MS = 0.1;
+const SERVER_LOOK_MS = 1;
 /** Frames taken from one channel before the next channel's turn. */
 const FRAMES_PER_TURN = 64;
 

@@ -286,3 +286,50 @@ function moduleTypes(): void {
 }
 
 void [poolTypes, processTypes, queueTypes, pipeTypes, syncTypes, sharedTypes, moduleTypes];
+
+class Greeter {
+  hello(name: string): string {
+    return `hi ${name}`;
+  }
+  async later(n: number): Promise<number> {
+    return n;
+  }
+  _hidden(): void {}
+}
+
+async function managerTypes(): Promise<void> {
+  await using manager = await mp.Manager();
+  const d = manager.dict<string, number>();
+  const got = await d.get("k");
+  assertEqualTypes<typeof got, number | undefined>(true);
+  expectType<Promise<number | string>>(d.get("k", "fallback"));
+  expectType<Promise<void>>(d.set("k", 1));
+  // @ts-expect-error a string value in a dict of numbers
+  void d.set("k", "one");
+  expectType<Promise<Record<string, number>>>(d.copy());
+  const l = manager.list<string>(["a"]);
+  expectType<Promise<string>>(l.get(-1));
+  expectType<Promise<string[]>>(l.copy());
+  const q = manager.Queue<number>();
+  expectType<Promise<number>>(q.get({ timeout: 10 }));
+  expectType<Promise<boolean>>(manager.Lock().acquire({ block: false }));
+  expectType<Promise<boolean>>(manager.Event().wait(5));
+  expectType<Promise<number>>(manager.Barrier(2).parties);
+  expectType<Promise<number>>(manager.Value("i", 1).get());
+  expectType<Promise<number[]>>(manager.Array("d", [1, 2]).copy());
+  expectType<mp.Address>(manager.address);
+
+  class GreeterManager extends mp.BaseManager {}
+  GreeterManager.register("Greeter", Greeter);
+  const remote = new GreeterManager({ address: { host: "127.0.0.1", port: 0 }, authkey: "key" });
+  await remote.start();
+  const greeter = remote.create<Greeter>("Greeter");
+  expectType<Promise<string>>(greeter.hello("you"));
+  expectType<Promise<number>>(greeter.later(1));
+  // @ts-expect-error private names are not part of a proxy
+  void greeter._hidden;
+  await remote.shutdown();
+  const server = new GreeterManager().getServer();
+  expectType<Promise<void>>(server.serveForever());
+}
+void managerTypes;
