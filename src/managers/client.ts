@@ -17,7 +17,7 @@ import { decodeManagerMessage, encodeManagerMessage, type ProxyRef } from "./cod
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameReader, HANDSHAKE_FRAME_BYTES, writeFrame } from "./frames.ts";
 import { answerChallenge, deliverChallenge } from "./handshake.ts";
 import { asReply, CALL, CREATE, FAILED, HELLO, OK, SHUTDOWN, UPGRADE, type RemoteFailure, type RequestKind } from "./protocol.ts";
-import { ClientChannel, isLocalAddress, NOTHING, type ChannelState } from "./shm-channel.ts";
+import { ClientChannel, CLOSED, isLocalAddress, type ChannelState } from "./shm-channel.ts";
 import { remoteErrorOf } from "./remote-error.ts";
 
 interface Pending {
@@ -177,7 +177,10 @@ export class ManagerClient {
     });
     socket.on("error", () => {});
     socket.once("close", () => {
-      if (this.#socket === socket) this.#close(closedError(this.address, "closed the connection before answering (it shut down or died)"));
+      if (this.#socket !== socket) return;
+      // Replies the server wrote to the lane before it closed still count (a shutdown's own answer).
+      if (this.#channel) this.#takeReplies(this.#channel.take());
+      this.#close(closedError(this.address, "closed the connection before answering (it shut down or died)"));
     });
     for (const frame of early) this.#onFrame(frame);
     if (isLocalAddress(this.address)) await this.#upgrade(socket);
@@ -206,9 +209,14 @@ export class ManagerClient {
     }
   }
 
+  /** Handles the replies waiting on the lane, starting with `first`; a lane the server closed closes the connection. */
   #takeReplies(first: Buffer | symbol): void {
     const channel = this.#channel;
-    for (let frame = first; channel && typeof frame !== "symbol"; frame = channel.take()) this.#onFrame(frame);
+    let frame = first;
+    for (; channel && typeof frame !== "symbol"; frame = channel.take()) this.#onFrame(frame);
+    if (frame === CLOSED && this.#channel === channel) {
+      this.#close(closedError(this.address, "closed the connection before answering (it shut down or died)"));
+    }
   }
 
   /** Reads the lane while calls are pending (its wait keeps the event loop alive exactly then). */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { connect } from "node:net";
 import { randomBytes } from "node:crypto";
 import { test } from "node:test";
@@ -466,4 +467,29 @@ test("50 concurrent clients: each with its own connection, all served, while one
   assert.ok(replies.every((reply) => reply[1] === 0));
   assert.deepEqual([...(await list.copy())].sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i));
   await lock.release();
+});
+
+test("getServer().serveForever() serves in this process on a Unix socket path until a client shuts it down", T, async () => {
+  const path = `${tmpdir()}/multiproc-manager-test-${process.pid}.sock`;
+  const authkey = randomBytes(8);
+  const server = new w.RemoteManager({ address: path, authkey }).getServer();
+  const serving = server.serveForever();
+  await waitUntil(() => server.address !== null, "the server listens");
+  assert.ok(existsSync(path), "the socket file exists while serving");
+  const client = new w.RemoteManager({ address: path, authkey });
+  await client.connect();
+  const counter = client.Counter(41);
+  assert.equal(await counter.increment(), 42);
+  const other = new w.RemoteManager({ address: path, authkey });
+  await other.connect();
+  const remote = other.dict();
+  await remote.set("x", 1);
+  assert.equal(await remote.get("x"), 1);
+  // Python's manager.shutdown() is for managers it started; a connected client stops a server by its SHUTDOWN request.
+  await (await import("../../src/managers/client.ts")).ManagerClient.for(path, authkey).shutdown();
+  await serving;
+  assert.ok(!existsSync(path), "the socket file is removed when the server stops");
+  await rejectsWith(counter.value(), (e) => e instanceof mp.ProcessError, "a call after the server stopped");
+  await client.shutdown();
+  await other.shutdown();
 });
