@@ -99,8 +99,54 @@ define(BrokenBarrierError, "BrokenBarrierError", "ERR_MP_BROKEN_BARRIER");
 export class RemoteError extends PlainError {}
 define(RemoteError, "RemoteError", "ERR_MP_REMOTE");
 
+// ---------------------------------------------------------------------------
+// Beyond Python's classes: misuses Python reports as ValueError, RuntimeError or
+// AssertionError. Each class has several codes (`code` says which); docs/errors.md
+// lists them all.
+
+/**
+ * A Pool used in the wrong state: `ERR_MP_POOL_NOT_RUNNING` (a submit after close() or
+ * terminate(); Python's ValueError "Pool not running"), `ERR_MP_POOL_RUNNING` (join()
+ * before close()), `ERR_MP_POOL_TERMINATED` (a task pending when terminate() was called).
+ */
+export class PoolStateError extends PlainError {}
+define(PoolStateError, "PoolStateError", "ERR_MP_POOL_NOT_RUNNING");
+
+/**
+ * A lock, condition or semaphore used in the wrong state: `ERR_MP_LOCK_NOT_HELD`
+ * (release or wait without holding it; Python's ValueError or RuntimeError),
+ * `ERR_MP_LOCK_NOT_OWNED` (an RLock released by another worker), `ERR_MP_DEADLOCK`
+ * (acquireSync() without a timeout on a Lock this worker holds),
+ * `ERR_MP_SEMAPHORE_OVER_RELEASED` (a BoundedSemaphore above its initial value).
+ */
+export class LockStateError extends PlainError {}
+define(LockStateError, "LockStateError", "ERR_MP_LOCK_NOT_HELD");
+
+/**
+ * A queue used in the wrong state: `ERR_MP_QUEUE_CLOSED` (put or get on a closed handle;
+ * Python's ValueError), `ERR_MP_TASK_DONE_TOO_MANY` (taskDone() more times than items put).
+ */
+export class QueueStateError extends PlainError {}
+define(QueueStateError, "QueueStateError", "ERR_MP_QUEUE_CLOSED");
+
+/**
+ * A Pool made or a Process started while a worker was still importing its modules
+ * (`ERR_MP_STARTED_WHILE_IMPORTING`; Python's RuntimeError about `if __name__ == "__main__":`).
+ */
+export class StartedWhileImportingError extends ProcessError {}
+define(StartedWhileImportingError, "StartedWhileImportingError", "ERR_MP_STARTED_WHILE_IMPORTING");
+
+/**
+ * A call on a proxy of a manager that was shut down, that closed the connection, or
+ * that cannot be reached (`ERR_MP_MANAGER_CLOSED`). Python raises EOFError or
+ * ConnectionRefusedError.
+ */
+export class ManagerClosedError extends ProcessError {}
+define(ManagerClosedError, "ManagerClosedError", "ERR_MP_MANAGER_CLOSED");
+
 /** The library's error classes by name, so errors crossing a worker boundary keep their class. */
 export const libraryErrorClasses: Readonly<Record<string, new (message?: string) => Error>> = {
   ProcessError, BufferTooShort, TimeoutError, AuthenticationError, WorkerLostError,
   Empty, Full, EOFError, BrokenBarrierError, RemoteError,
+  PoolStateError, LockStateError, QueueStateError, StartedWhileImportingError, ManagerClosedError,
 };

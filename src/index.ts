@@ -5,6 +5,7 @@
 export {
   ProcessError, BufferTooShort, TimeoutError, AuthenticationError, WorkerLostError,
   Empty, Full, EOFError, BrokenBarrierError, RemoteError,
+  PoolStateError, LockStateError, QueueStateError, StartedWhileImportingError, ManagerClosedError,
 } from "./errors.ts";
 export { registerModule } from "./wire/functions.ts";
 export { isMainProcess } from "./process-identity.ts";

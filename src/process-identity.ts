@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { threadId } from "node:worker_threads";
+import { StartedWhileImportingError } from "./errors.ts";
 import { kProcessState } from "./symbols.ts";
 
 export interface ProcessIdentity {
@@ -98,8 +99,7 @@ export function checkNotImporting(what: string): void {
   const importing = state().importing;
   if (!importing || importing.length === 0) return;
   const module = importing[importing.length - 1]!;
-  throw Object.assign(
-    new Error(
+  throw new StartedWhileImportingError(
       `${what} in worker ${state().current.name} while it was still importing ${module}. ` +
         "A worker imports your program's modules to find its functions, and that runs their top level again: " +
         "this usually means the main code is not guarded, and every worker would start workers of its own. " +
@@ -107,7 +107,5 @@ export function checkNotImporting(what: string): void {
         "    if (mp.isMainProcess()) {\n" +
         "      // create pools, start processes\n" +
         "    }\n",
-    ),
-    { code: "ERR_MP_STARTED_WHILE_IMPORTING" },
   );
 }

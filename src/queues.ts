@@ -13,13 +13,14 @@
  * - `close()` applies to this handle, as in CPython: it stops this thread from
  *   putting or getting through it; other handles go on.
  */
-import { EOFError, Empty, Full } from "./errors.ts";
+import { EOFError, Empty, Full, QueueStateError } from "./errors.ts";
 import { CLOSED, MessageRing, NOTHING, type RingState } from "./memory/ring.ts";
 import { SharedRegion, type RegionHandle } from "./memory/region.ts";
 import { deadlineOf, waitCore } from "./memory/wait.ts";
 import { kWire } from "./symbols.ts";
 import { decodeFrame, detach, dropOutgoing, encodeOutgoing, type Outgoing } from "./wire/message-codec.ts";
 import { registerWireType, type WireForm } from "./wire/serialize.ts";
+import { Revival } from "./wire/revival.ts";
 
 /** Options of `Queue.put`/`putSync` and `get`/`getSync` (Python's `block` and `timeout`, in ms). */
 export interface QueueOptions {
@@ -40,8 +41,8 @@ interface QueueState {
   tasks: RegionHandle | undefined;
 }
 
-/** Set while a queue is rebuilt from its wire form, so the public constructor adopts it. */
-let reviving: QueueState | undefined;
+/** Offered while a queue is rebuilt from its wire form, so the public constructor adopts it. */
+const revival = new Revival<QueueState>();
 
 function checkMaxSize(maxSize: unknown): number {
   if (maxSize === undefined || maxSize === null) return 0;
@@ -72,9 +73,10 @@ function emptyError(deadline: number | undefined | null): Empty {
 }
 
 function closedError(kind: string): Error {
-  return Object.assign(new Error(`${kind} is closed: close() was called on this handle, so it cannot put or get any more. Use another handle, or do not close it yet.`), {
-    code: "ERR_MP_QUEUE_CLOSED",
-  });
+  return new QueueStateError(
+    `${kind} is closed: close() was called on this handle, so it cannot put or get any more. Use another handle, or do not close it yet.`,
+    { code: "ERR_MP_QUEUE_CLOSED" },
+  );
 }
 
 /** The item a read returned; a closed ring (CLOSED) becomes mp.EOFError. */
@@ -99,8 +101,7 @@ export class Queue<T = unknown> {
 
   /** @param maxSize Most items the queue holds; a `put` beyond it waits. 0 means unbounded. @default 0 */
   constructor(maxSize = 0) {
-    const state = reviving;
-    reviving = undefined;
+    const state = revival.take();
     if (state) {
       this.#ring = MessageRing.open(state.ring);
       this.#maxSize = state.maxSize;
@@ -267,7 +268,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
   readonly #tasks: Int32Array;
 
   constructor(maxSize = 0) {
-    const state = reviving;
+    const state = revival.peek();
     super(maxSize);
     this.#taskRegion = state?.tasks ? SharedRegion.open(state.tasks) : SharedRegion.create(16);
     this.#tasks = this.#taskRegion.int32(0, 4);
@@ -279,7 +280,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
     for (;;) {
       const unfinished = Atomics.load(tasks, UNFINISHED);
       if (unfinished <= 0) {
-        throw Object.assign(new Error("taskDone() called too many times: more calls than items put on the queue"), {
+        throw new QueueStateError("taskDone() called too many times: more calls than items put on the queue", {
           code: "ERR_MP_TASK_DONE_TOO_MANY",
         });
       }
@@ -354,8 +355,7 @@ export class SimpleQueue<T = unknown> {
   #closed = false;
 
   constructor() {
-    const state = reviving;
-    reviving = undefined;
+    const state = revival.take();
     this.#ring = state ? MessageRing.open(state.ring) : MessageRing.create(QUEUE_RING_BYTES);
   }
 
@@ -406,14 +406,7 @@ export class SimpleQueue<T = unknown> {
 }
 
 function reviver<C>(make: () => C) {
-  return (state: unknown): C => {
-    reviving = state as QueueState;
-    try {
-      return make();
-    } finally {
-      reviving = undefined;
-    }
-  };
+  return (state: unknown): C => revival.run(state as QueueState, make);
 }
 
 registerWireType("multiproc.Queue", reviver(() => new Queue()));

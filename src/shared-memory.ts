@@ -14,6 +14,7 @@ import { native } from "./util/native.ts";
 import { registerWireType, type WireForm } from "./wire/serialize.ts";
 import { kWire } from "./symbols.ts";
 import { indexedProxy, itemIndex } from "./util/indexed-proxy.ts";
+import { Revival } from "./wire/revival.ts";
 
 /** Options of `new mp.SharedMemory(...)` (Python's `SharedMemory(name=None, create=False, size=0)`). */
 export interface SharedMemoryOptions {
@@ -87,8 +88,7 @@ const osBlocks: BlockStore = {
 
 const stores = { thread: threadBlocks, os: osBlocks } as const;
 
-let revivingBuffer: SharedArrayBuffer | undefined;
-let revivingKind: MemoryKind | undefined;
+const revival = new Revival<{ buffer: SharedArrayBuffer; kind: MemoryKind }>();
 
 /**
  * A named block of shared memory (Python's `multiprocessing.shared_memory.SharedMemory`).
@@ -145,14 +145,12 @@ export class SharedMemory {
     }
     if (name !== null) checkBlockName(name);
     if (typeof create !== "boolean") throw new TypeError(`Expected \`create\` to be a boolean, got ${typeof create}`);
-    const reviving = revivingBuffer;
-    revivingBuffer = undefined;
-    this.#kind = revivingKind ?? currentMemoryKind();
-    revivingKind = undefined;
+    const reviving = revival.take();
+    this.#kind = reviving?.kind ?? currentMemoryKind();
     const store = stores[this.#kind];
     if (reviving) {
       this.#name = name!;
-      this.#buffer = reviving;
+      this.#buffer = reviving.buffer;
     } else if (create) {
       if (size === 0) throw new RangeError("Expected `size` to be an integer > 0 when creating a block, got `0` (number)");
       let chosen = name;
@@ -177,9 +175,7 @@ export class SharedMemory {
 
   /** @internal */
   static fromWire(name: string, buffer: SharedArrayBuffer, kind: MemoryKind): SharedMemory {
-    revivingBuffer = buffer;
-    revivingKind = kind;
-    return new SharedMemory({ name });
+    return revival.run({ buffer, kind }, () => new SharedMemory({ name }));
   }
 
   /** The block's name; pass it to another worker to attach the block. */

@@ -11,7 +11,7 @@
  * `manager.shutdown()`, every later call rejects at once.
  */
 import net, { type Socket } from "node:net";
-import { EOFError, ProcessError } from "../errors.ts";
+import { EOFError, ManagerClosedError, ProcessError } from "../errors.ts";
 import { addressKey, connectOptions, describeAddress, type Address } from "./address.ts";
 import { decodeManagerMessage, encodeManagerMessage, type ProxyRef } from "./codec.ts";
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameReader, HANDSHAKE_FRAME_BYTES, writeFrame } from "./frames.ts";
@@ -40,8 +40,8 @@ const clients = new Map<string, ManagerClient>();
 /** Managers this process shut down: calls to them fail at once. */
 const shutDown = new Set<string>();
 
-function closedError(address: Address, detail: string): ProcessError {
-  return new ProcessError(`The manager at ${describeAddress(address)} ${detail}`, { code: "ERR_MP_MANAGER_CLOSED" });
+function closedError(address: Address, detail: string): ManagerClosedError {
+  return new ManagerClosedError(`The manager at ${describeAddress(address)} ${detail}`);
 }
 
 export class ManagerClient {

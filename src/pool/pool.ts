@@ -8,6 +8,7 @@
  *            RUN/CLOSE --terminate()--> TERMINATE --(workers killed)--> joined
  */
 import type { TransferListItem } from "node:worker_threads";
+import { PoolStateError } from "../errors.ts";
 import type { ResourceLimits, StartMethod } from "../backends/backend.ts";
 import { backendFor } from "../backends/index.ts";
 import { cpuCount } from "../process.ts";
@@ -152,13 +153,11 @@ function checkInput(value: unknown): asserts value is Input<unknown> {
 }
 
 function notRunningError(): Error {
-  return Object.assign(new Error("Pool is not running: it was closed or terminated, so it takes no new tasks"), {
-    code: "ERR_MP_POOL_NOT_RUNNING",
-  });
+  return new PoolStateError("Pool is not running: it was closed or terminated, so it takes no new tasks", { code: "ERR_MP_POOL_NOT_RUNNING" });
 }
 
 function terminatedError(): Error {
-  return Object.assign(new Error("The pool was terminated before this task finished"), { code: "ERR_MP_POOL_TERMINATED" });
+  return new PoolStateError("The pool was terminated before this task finished", { code: "ERR_MP_POOL_TERMINATED" });
 }
 
 /**
@@ -492,7 +491,7 @@ export class Pool {
   join(): Promise<void> {
     if (this.#scheduler.running) {
       return Promise.reject(
-        Object.assign(new Error("Pool is still running: call close() or terminate() before join()"), { code: "ERR_MP_POOL_RUNNING" }),
+        new PoolStateError("Pool is still running: call close() or terminate() before join()", { code: "ERR_MP_POOL_RUNNING" }),
       );
     }
     return this.#scheduler.joined;

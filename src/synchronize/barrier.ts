@@ -28,6 +28,7 @@ import { checkTimeout } from "./options.ts";
 import { isHeldBy, lockSlow, tryLock, unlock } from "./mutex.ts";
 import { ownerId, trackLock } from "./owners.ts";
 import { runAsync, runSync, waitOn, type Waiting } from "./waiting.ts";
+import { Revival } from "../wire/revival.ts";
 
 const MUTEX = 0;
 const SEQ = 1;
@@ -52,7 +53,7 @@ function brokenError(): BrokenBarrierError {
   return new BrokenBarrierError("The barrier is broken (a party timed out, the barrier was aborted or reset, or the action threw)");
 }
 
-let reviving: { region: SharedRegion; actionRef: FunctionRef | null; timeout: number | undefined } | undefined;
+const revival = new Revival<{ region: SharedRegion; actionRef: FunctionRef | null; timeout: number | undefined }>();
 
 /**
  * A meeting point for a fixed number of workers (Python's `multiprocessing.Barrier`).
@@ -70,8 +71,7 @@ export class Barrier {
   #tracked = false;
 
   constructor(parties: number, options: BarrierOptions = {}) {
-    const revived = reviving;
-    reviving = undefined;
+    const revived = revival.take();
     if (revived) {
       this.#region = revived.region;
       this.#words = this.#region.int32(0, 5);
@@ -108,8 +108,7 @@ export class Barrier {
 
   /** @internal */
   static fromState(region: SharedRegion, actionRef: FunctionRef | null, timeout: number | undefined): Barrier {
-    reviving = { region, actionRef, timeout };
-    return new Barrier(0);
+    return revival.run({ region, actionRef, timeout }, () => new Barrier(0));
   }
 
   /** The number of parties needed to pass the barrier. */

@@ -20,6 +20,7 @@
  * not sleep. Which waiters get the signals is not FIFO (a waiter that arrived
  * after the notify may take one).
  */
+import { LockStateError } from "../errors.ts";
 import { SharedRegion, type RegionHandle } from "../memory/region.ts";
 import { registerWireType, type WireForm } from "../wire/serialize.ts";
 import { kWire } from "../symbols.ts";
@@ -28,14 +29,15 @@ import { timeoutDeadline, type AcquireOptions } from "./options.ts";
 import { kIsOwned, kReleaseSave, kRestore, Lock, RLock, type ConditionLock } from "./lock.ts";
 import { runAsync, runSync, waitOn, type Waiting } from "./waiting.ts";
 import { withHeld } from "./with-held.ts";
+import { Revival } from "../wire/revival.ts";
 
 const SEQ = 0;
 const WAITERS = 1;
 const SIGNALS = 2;
 
 function notOwnedError(what: string): Error {
-  return Object.assign(
-    new Error(`Cannot ${what} an un-acquired Condition: acquire it first (await cond.acquire(), or cond.withLock(...))`),
+  return new LockStateError(
+    `Cannot ${what} an un-acquired Condition: acquire it first (await cond.acquire(), or cond.withLock(...))`,
     { code: "ERR_MP_LOCK_NOT_HELD" },
   );
 }
@@ -77,7 +79,7 @@ function* waitPredicate(
   return Boolean(result);
 }
 
-let reviving: { region: SharedRegion; lock: ConditionLock } | undefined;
+const revival = new Revival<{ region: SharedRegion; lock: ConditionLock }>();
 
 /**
  * A condition variable shared between workers (Python's `multiprocessing.Condition`).
@@ -92,8 +94,7 @@ export class Condition {
   readonly #lock: ConditionLock;
 
   constructor(lock?: Lock | RLock) {
-    const revived = reviving;
-    reviving = undefined;
+    const revived = revival.take();
     if (revived) {
       this.#region = revived.region;
       this.#lock = revived.lock;
@@ -109,8 +110,7 @@ export class Condition {
 
   /** @internal */
   static fromState(region: SharedRegion, lock: ConditionLock): Condition {
-    reviving = { region, lock };
-    return new Condition();
+    return revival.run({ region, lock }, () => new Condition());
   }
 
   /** Acquires the underlying lock. */

@@ -15,6 +15,7 @@ import { kWire } from "../symbols.ts";
 import { remaining, waitCore } from "../memory/wait.ts";
 import { timeoutDeadline } from "./options.ts";
 import { runAsync, runSync, waitOn, type Waiting } from "./waiting.ts";
+import { Revival } from "../wire/revival.ts";
 
 function* waitSet(flag: Int32Array, deadline: number | undefined): Waiting<boolean> {
   for (;;) {
@@ -25,7 +26,7 @@ function* waitSet(flag: Int32Array, deadline: number | undefined): Waiting<boole
   }
 }
 
-let revivingRegion: SharedRegion | undefined;
+const revival = new Revival<SharedRegion>();
 
 /**
  * A flag workers can wait on (Python's `multiprocessing.Event`).
@@ -38,15 +39,13 @@ export class Event {
   readonly #flag: Int32Array;
 
   constructor() {
-    this.#region = revivingRegion ?? SharedRegion.create(4);
-    revivingRegion = undefined;
+    this.#region = revival.take() ?? SharedRegion.create(4);
     this.#flag = this.#region.int32(0, 1);
   }
 
   /** @internal */
   static fromRegion(region: SharedRegion): Event {
-    revivingRegion = region;
-    return new Event();
+    return revival.run(region, () => new Event());
   }
 
   /** Whether the flag is set (Python's `is_set()`). */

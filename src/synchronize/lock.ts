@@ -10,6 +10,7 @@
  * A lock is owned by a worker (thread or process), not by an async task: two async
  * tasks of one worker share its RLock, and either may release its Lock.
  */
+import { LockStateError } from "../errors.ts";
 import { SharedRegion, type RegionHandle } from "../memory/region.ts";
 import { registerWireType, type WireForm } from "../wire/serialize.ts";
 import { kWire } from "../symbols.ts";
@@ -18,6 +19,7 @@ import { isHeldBy, isLocked, lockSlow, tryLock, unlock } from "./mutex.ts";
 import { ownerId, trackLock } from "./owners.ts";
 import { runAsync, runSync, type Waiting } from "./waiting.ts";
 import { withHeld } from "./with-held.ts";
+import { Revival } from "../wire/revival.ts";
 
 /** Internal protocol a Condition uses on its lock. */
 export const kIsOwned = Symbol("multiproc.lock.isOwned");
@@ -38,23 +40,20 @@ export interface ConditionLock {
 
 function notHeldError(kind: string, word: Int32Array): Error {
   if (isLocked(word, 0)) {
-    return Object.assign(
-      new Error(`Cannot release a ${kind} held by another worker: only the worker that acquired it may release it`),
-      { code: "ERR_MP_LOCK_NOT_OWNED" },
-    );
+    return new LockStateError(`Cannot release a ${kind} held by another worker: only the worker that acquired it may release it`, {
+      code: "ERR_MP_LOCK_NOT_OWNED",
+    });
   }
-  return Object.assign(
-    new Error(`Cannot release a ${kind} that is not acquired (Python: "semaphore or lock released too many times"); call release() once per successful acquire()`),
+  return new LockStateError(
+    `Cannot release a ${kind} that is not acquired (Python: "semaphore or lock released too many times"); call release() once per successful acquire()`,
     { code: "ERR_MP_LOCK_NOT_HELD" },
   );
 }
 
 function deadlockError(kind: string): Error {
-  return Object.assign(
-    new Error(
-      `This worker already holds the ${kind}; acquireSync() without a timeout would block forever. ` +
-        "Release it first, use an RLock for re-entrant locking, or pass a timeout.",
-    ),
+  return new LockStateError(
+    `This worker already holds the ${kind}; acquireSync() without a timeout would block forever. ` +
+      "Release it first, use an RLock for re-entrant locking, or pass a timeout.",
     { code: "ERR_MP_DEADLOCK" },
   );
 }
@@ -76,7 +75,7 @@ const RLOCK: LockKind = { name: "RLock", article: "an RLock", bytes: 8, reentran
 const WORD = 0;
 const DEPTH = 1; // RLock only
 
-let revivingRegion: SharedRegion | undefined;
+const revival = new Revival<SharedRegion>();
 
 /**
  * Lock and RLock: a mutex-core lock word at i32[0] of their region, tracked for
@@ -91,15 +90,13 @@ export abstract class OwnedLock implements ConditionLock {
 
   protected constructor(kind: LockKind) {
     this.#kind = kind;
-    this.#region = revivingRegion ?? SharedRegion.create(kind.bytes);
-    revivingRegion = undefined;
+    this.#region = revival.take() ?? SharedRegion.create(kind.bytes);
     this.#words = this.#region.int32(0, kind.bytes >> 2);
   }
 
   /** @internal Rebuilds a lock over an existing region (wire reviver). */
   static fromRegion<T extends OwnedLock>(this: new () => T, region: SharedRegion): T {
-    revivingRegion = region;
-    return new this();
+    return revival.run(region, () => new this());
   }
 
   /** Records a fresh take; `depth` is what an RLock's holder now owes in release() calls. */

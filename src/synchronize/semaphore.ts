@@ -21,6 +21,7 @@ import { remaining, waitCore } from "../memory/wait.ts";
 import { acquireDeadline, type AcquireOptions } from "./options.ts";
 import { runAsync, runSync, waitOn, type Waiting } from "./waiting.ts";
 import { withHeld } from "./with-held.ts";
+import { Revival } from "../wire/revival.ts";
 
 const VALUE = 0;
 const SLEEPERS = 1;
@@ -59,7 +60,7 @@ function checkInitial(value: unknown): number {
   return value;
 }
 
-let revivingRegion: SharedRegion | undefined;
+const revival = new Revival<SharedRegion>();
 
 /**
  * A counter of available units shared between workers (Python's `multiprocessing.Semaphore`).
@@ -73,8 +74,7 @@ export class Semaphore {
   readonly #words: Int32Array;
 
   constructor(value?: number) {
-    const reviving = revivingRegion;
-    revivingRegion = undefined;
+    const reviving = revival.take();
     if (reviving) {
       this.#region = reviving;
       this.#words = reviving.int32(0, 3);
@@ -94,9 +94,8 @@ export class Semaphore {
 
   /** @internal */
   static fromRegion(region: SharedRegion): Semaphore {
-    revivingRegion = region;
     const bound = region.int32(0, 3)[BOUND];
-    return bound >= 0 ? new BoundedSemaphore() : new Semaphore();
+    return revival.run(region, () => (bound >= 0 ? new BoundedSemaphore() : new Semaphore()));
   }
 
   /** Takes one unit; resolves false if `timeout` ms pass (or `block` is false) with none available. */
