@@ -112,7 +112,9 @@ async function main(): Promise<void> {
     if (twin) micro[name][PYTHON] = await step(`micro ${name} (python)`, pythonChild(twin));
   }
 
-  const columns = [...NODE_LIBRARIES, PYTHON].filter((name) => pool[name] || name === OURS);
+  // Python's column shows when its pool or any micro twin ran (MP_BENCH_ONLY=micro runs the twins alone).
+  const pythonRan = Object.values(micro).some((sides) => sides[PYTHON]);
+  const columns = [...NODE_LIBRARIES, PYTHON].filter((name) => pool[name] || name === OURS || (name === PYTHON && pythonRan));
   const poolOf = (name: string) => (pool[name]?.ok ? (pool[name].value as PoolResult) : undefined);
   const label = {
     tinyTasks: `tiny tasks (${plan.tinyTasks} x inc, concurrent)`,
