@@ -11,6 +11,7 @@
 import os from "node:os";
 import type { WorkerExit, WorkerHandle } from "./backends/backend.ts";
 import { backendFor } from "./backends/index.ts";
+import { kExited } from "./symbols.ts";
 import { checkNotImporting, currentAuthkey, currentIdentity, parentIdentity, type ProcessIdentity } from "./process-identity.ts";
 import { commonBootstrap, moduleUrls, nextChildIdentity } from "./spawn.ts";
 import { resolveStartMethod } from "./start-method.ts";
@@ -197,6 +198,12 @@ export class Process {
     } finally {
       if (this.daemon && --this.#joiners === 0) handle?.unref();
     }
+  }
+
+  /** @internal Settles when the started process exits; unlike join(), waiting on it keeps no handle alive. */
+  [kExited](): Promise<void> {
+    if (!this.#exited) throw new Error("the process has not started");
+    return this.#exited;
   }
 
   /** Whether the process has started and not yet exited. */

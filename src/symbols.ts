@@ -11,3 +11,6 @@ export const kProcessState = Symbol.for("multiproc.processState");
 
 /** Marks a value returned by mp.transfer(): move the listed buffers, do not copy. */
 export const kTransfer = Symbol.for("multiproc.transfer");
+
+/** Internal method of a started Process: a Promise of its exit that does not keep the program alive (join() does). */
+export const kExited = Symbol("multiproc.process.exited");

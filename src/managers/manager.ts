@@ -11,6 +11,7 @@
  */
 import { getContext } from "../context.ts";
 import { ProcessError } from "../errors.ts";
+import { kExited } from "../symbols.ts";
 import { currentAuthkey } from "../process-identity.ts";
 import type { Process } from "../process.ts";
 import { moduleUrls } from "../spawn.ts";
@@ -149,7 +150,8 @@ export class BaseManager {
     try {
       process.start();
       writer.close();
-      const exited = process.join().then(() => {
+      // Not join(): a join waiting for the manager's whole life would keep the program alive.
+      const exited = process[kExited]().then(() => {
         throw new ProcessError(`the manager's process exited (exit code ${process.exitCode}) before it served`);
       });
       const message = await Promise.race([reader.recv(), exited]);

@@ -9,6 +9,7 @@ import * as mp from "multiproc";
 import { forEachContext } from "../helpers/contexts.ts";
 import { waitUntil } from "../helpers/wait.ts";
 import * as w from "../fixtures/manager-workers.ts";
+import { childPids } from "../helpers/children.ts";
 
 const T = { timeout: 120_000 };
 
@@ -314,6 +315,22 @@ test("shutdown() stops the server; afterwards every proxy call rejects at once w
   await manager.shutdown(); // twice is fine
 });
 
+test("a manager's server killed from outside: pending and later calls reject with ManagerClosedError, never hang", T, async () => {
+  const before = new Set(childPids());
+  const manager = await mp.Manager();
+  const [server] = childPids().filter((pid) => !before.has(pid));
+  assert.ok(server, "found the manager's server process");
+  const d = manager.dict({ a: 1 });
+  assert.equal(await d.get("a"), 1);
+  const q = manager.Queue();
+  const pending = q.get();
+  pending.catch(() => {});
+  process.kill(server, "SIGKILL");
+  await rejectsWith(pending, (e) => e instanceof mp.ManagerClosedError, "a call pending when the server died");
+  await rejectsWith(d.get("a"), (e) => e instanceof mp.ManagerClosedError && /cannot be reached|closed/.test(e.message), "a call after it died");
+  await manager.shutdown();
+});
+
 test("a manager's server stops when its parent is SIGKILLed", T, async () => {
   const script = new URL("../fixtures/manager-client.ts", import.meta.url).pathname;
   const parent = spawn(process.execPath, [...process.execArgv, script, "parent"], { stdio: ["ignore", "pipe", "inherit"] });
@@ -327,6 +344,18 @@ test("a manager's server stops when its parent is SIGKILLed", T, async () => {
   });
   assert.ok(pid > 0 && isAlive(pid), `the server runs (pid ${pid})`);
   parent.kill("SIGKILL");
+  await waitUntil(() => !isAlive(pid) || /^\S+ \(.*\) Z/.test(readStat(pid)), `the manager server ${pid} is gone`);
+});
+
+test("a program that forgets shutdown() still exits, and its manager's server goes with it", T, async () => {
+  const script = new URL("../fixtures/manager-client.ts", import.meta.url).pathname;
+  const program = spawn(process.execPath, [...process.execArgv, script, "forget"], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  program.stdout!.on("data", (chunk: Buffer) => (out += chunk));
+  const code = await new Promise((resolve) => program.on("exit", resolve));
+  assert.equal(code, 0);
+  const pid = Number(out.trim());
+  assert.ok(pid > 0, `the program printed its server's pid (${out})`);
   await waitUntil(() => !isAlive(pid) || /^\S+ \(.*\) Z/.test(readStat(pid)), `the manager server ${pid} is gone`);
 });
 
