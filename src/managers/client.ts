@@ -11,7 +11,7 @@
  * `manager.shutdown()`, every later call rejects at once.
  */
 import net, { type Socket } from "node:net";
-import { EOFError, ManagerClosedError, ProcessError } from "../errors.ts";
+import { AuthenticationError, EOFError, ManagerClosedError, ProcessError } from "../errors.ts";
 import { addressKey, connectOptions, describeAddress, type Address } from "./address.ts";
 import { decodeManagerMessage, encodeManagerMessage, type ProxyRef } from "./codec.ts";
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameReader, HANDSHAKE_FRAME_BYTES, writeFrame } from "./frames.ts";
@@ -160,7 +160,9 @@ export class ManagerClient {
       this.#token = hello[1];
     } catch (error) {
       socket.destroy();
-      throw error;
+      if (error instanceof AuthenticationError || error instanceof ManagerClosedError) throw error;
+      // A server that dies while it greets us: say so, never a bare ECONNRESET.
+      throw closedError(this.address, `closed the connection during the handshake (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): it shut down or died`);
     }
     const decoder = reader.decoder;
     const early = reader.detach();
