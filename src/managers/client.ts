@@ -101,23 +101,29 @@ export class ManagerClient {
     return this.#request(CALL, target, method, args);
   }
 
+  /**
+   * Sends the request that makes object `id`. Throws at once (a TypeError) when the
+   * arguments cannot be sent: the object would never exist, and calls on its proxy
+   * would wait for it.
+   */
   create(id: string, typeid: string, args: unknown[]): Promise<unknown> {
-    return this.#request(CREATE, id, typeid, args);
+    return this.#request(CREATE, id, typeid, args, true);
   }
 
   shutdown(): Promise<unknown> {
     return this.#request(SHUTDOWN, "", "", []);
   }
 
-  #request(kind: RequestKind, target: string, name: string, args: unknown[]): Promise<unknown> {
+  #request(kind: RequestKind, target: string, name: string, args: unknown[], throwEncodingErrors = false): Promise<unknown> {
     if (shutDown.has(addressKey(this.address))) return Promise.reject(closedError(this.address, "was shut down"));
     let frame: Buffer;
+    const id = ++this.#nextRequest;
     try {
-      frame = encodeManagerMessage([kind, ++this.#nextRequest, target, name, args], refOfProxy);
+      frame = encodeManagerMessage([kind, id, target, name, args], refOfProxy);
     } catch (error) {
+      if (throwEncodingErrors) throw error;
       return Promise.reject(error);
     }
-    const id = this.#nextRequest;
     const promise = new Promise<unknown>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
     const channel = this.#channel;
     if (channel) {

@@ -150,6 +150,17 @@ test("dict proxy: Python's dict methods", T, async () => {
   assert.equal(await m.get(1), "one", "keys keep their type");
 });
 
+test("bad input gets a clear error at once, and the manager goes on serving", T, async () => {
+  await using manager = await mp.Manager();
+  assert.throws(() => manager.dict({ f: () => 1 }), (e: Error) => e instanceof TypeError && /Cannot send this value to a manager/.test(e.message));
+  assert.throws(() => manager.list([new mp.Lock()]), (e: Error) => e instanceof TypeError && /manager\.Lock/.test(e.message), "the advice names the manager's own Lock");
+  const d = manager.dict<string, unknown>();
+  await rejectsWith(d.set("f", () => 1), (e) => e instanceof TypeError, "a function as a value");
+  await rejectsWith(manager.Queue(-1 as number).qsize(), (e) => e instanceof mp.RemoteError || e instanceof TypeError, "a bad maxSize");
+  await d.set("still", "serving");
+  assert.equal(await d.get("still"), "serving");
+});
+
 test("list proxy: Python's list methods, negative indices, Python's sort order", T, async () => {
   await using manager = await mp.Manager();
   const l = manager.list<number>([3, 1, 2]);

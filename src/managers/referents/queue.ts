@@ -17,8 +17,8 @@ export class ManagedQueue {
   readonly #putters = new WaitList();
 
   constructor(maxSize: unknown = 0) {
-    if (typeof maxSize !== "number" || !Number.isInteger(maxSize)) {
-      throw new TypeError(`Expected \`maxSize\` to be an integer (0: unbounded), got ${String(maxSize)}`);
+    if (typeof maxSize !== "number" || !Number.isInteger(maxSize) || maxSize < 0) {
+      throw new RangeError(`Expected \`maxSize\` to be an integer >= 0 (0: unbounded), got ${String(maxSize)}`);
     }
     this.#maxSize = maxSize;
   }
