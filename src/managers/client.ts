@@ -14,9 +14,9 @@ import net, { type Socket } from "node:net";
 import { AuthenticationError, EOFError, ManagerClosedError, ProcessError } from "../errors.ts";
 import { addressKey, connectOptions, describeAddress, type Address } from "./address.ts";
 import { decodeManagerMessage, encodeManagerMessage, type ProxyRef } from "./codec.ts";
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameReader, HANDSHAKE_FRAME_BYTES, writeFrame } from "./frames.ts";
+import { DEFAULT_MAX_FRAME_BYTES, FrameReader, HANDSHAKE_FRAME_BYTES, writeFrame } from "./frames.ts";
 import { answerChallenge, deliverChallenge } from "./handshake.ts";
-import { asReply, CALL, CREATE, FAILED, HELLO, OK, SHUTDOWN, UPGRADE, type RemoteFailure, type RequestKind } from "./protocol.ts";
+import { asReply, CALL, CREATE, FAILED, HELLO, SHUTDOWN, UPGRADE, type RemoteFailure, type RequestKind } from "./protocol.ts";
 import { ClientChannel, CLOSED, isLocalAddress, type ChannelState } from "./shm-channel.ts";
 import { remoteErrorOf } from "./remote-error.ts";
 

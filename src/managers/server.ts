@@ -20,21 +20,9 @@ import { decodeManagerMessage, encodeManagerMessage, ProxyRef } from "./codec.ts
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameReader, HANDSHAKE_FRAME_BYTES, writeFrame } from "./frames.ts";
 import { answerChallenge, deliverChallenge } from "./handshake.ts";
 import { asRequest, CALL, CREATE, FAILED, failureOf, HELLO, OK, SHUTDOWN, UPGRADE, type Request } from "./protocol.ts";
-import { Doorbell, NOTHING, ServerChannel } from "./shm-channel.ts";
+import { LaneServer, type Lane } from "./lanes.ts";
 import { exposedMethods } from "./exposed.ts";
 
-
-/** How long the server looks for the next request on its shared-memory channels before it sleeps. */
-const SERVER_LOOK_MS = 1;
-/** Frames taken from one channel before the next channel's turn. */
-const FRAMES_PER_TURN = 64;
-
-interface Lane {
-  channel: ServerChannel;
-  onFrame(frame: Buffer): void;
-  /** Ends the client's connection (its lane broke the protocol). */
-  drop(): void;
-}
 
 /** How long a new connection has to pass the handshake. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -86,9 +74,7 @@ export class Server {
   /** Ids whose creation failed, by creator token (dropped with the creator's connection). */
   readonly #failedCreations = new Map<string, Set<string>>();
   #nextToken = 0;
-  #doorbell: Doorbell | null = null;
-  readonly #lanes = new Set<Lane>();
-  #polling = false;
+  readonly #lanes = new LaneServer();
   #stopped: Promise<void> | null = null;
   #resolveStopped: () => void = () => {};
 
@@ -138,7 +124,7 @@ export class Server {
     if (listener) listener.close();
     for (const socket of this.#sockets) socket.destroy();
     this.#objects.clear();
-    this.#wakePoller();
+    this.#lanes.stop();
     this.#resolveStopped();
     return this.#stopped ?? Promise.resolve();
   }
@@ -191,9 +177,7 @@ export class Server {
     };
     let lane: Lane | null = null;
     socket.once("close", () => {
-      if (!lane) return;
-      this.#lanes.delete(lane);
-      lane.channel.close();
+      if (lane) this.#lanes.close(lane);
     });
     const decode = (frame: Buffer): Request | undefined => {
       let request: Request | undefined;
@@ -234,82 +218,18 @@ export class Server {
     });
   }
 
-  /** Opens the shared-memory channel of a client on this machine, and starts serving it. */
+  /** Opens the shared-memory lane of a client on this machine (see lanes.ts). */
   #openLane(caller: Caller, decode: (frame: Buffer) => Request | undefined, drop: () => void): Lane {
-    this.#doorbell ??= new Doorbell();
-    const channel = new ServerChannel(this.#doorbell);
-    const reply = (value: unknown): void => channel.send(encodeManagerMessage(value, refOf));
-    const lane: Lane = {
-      channel,
-      onFrame: (frame) => {
-        const request = decode(frame);
-        if (request && request[0] !== UPGRADE) this.#handle(request, caller, reply);
-      },
-      drop,
-    };
-    this.#lanes.add(lane);
-    if (!this.#polling) void this.#poll();
-    return lane;
-  }
-
-  /**
-   * Serves the shared-memory channels: takes what is there, looks a little longer
-   * when nothing is (a client in a loop sends its next call within microseconds),
-   * yields to the event loop between rounds (sockets, timers, replies of blocking
-   * calls), and sleeps on the doorbell when every channel stays quiet.
-   */
-  async #poll(): Promise<void> {
-    this.#polling = true;
-    try {
-      while (this.#lanes.size > 0 && this.#listener) {
-        let served = this.#drain();
-        if (served === 0) served = this.#look();
-        if (served > 0) {
-          await new Promise((resolve) => setImmediate(resolve));
-          continue;
-        }
-        const doorbell = this.#doorbell!;
-        const seq = doorbell.seq();
-        if (this.#drain() > 0) continue;
-        await doorbell.sleep(seq);
-      }
-    } finally {
-      this.#polling = false;
-    }
-  }
-
-  #drain(): number {
-    let served = 0;
-    for (const lane of this.#lanes) {
-      try {
-        for (let i = 0; i < FRAMES_PER_TURN; i++) {
-          const frame = lane.channel.take();
-          if (frame === NOTHING || typeof frame === "symbol") break;
-          lane.onFrame(frame);
-          served++;
-        }
-      } catch {
-        // A ring its client corrupted: that client's connection ends, the others go on.
-        this.#lanes.delete(lane);
-        lane.drop();
-      }
-    }
-    return served;
-  }
-
-  #look(): number {
-    const until = performance.now() + SERVER_LOOK_MS;
-    do {
-      for (let i = 0; i < 64; i++) {
-        const served = this.#drain();
-        if (served > 0) return served;
-      }
-    } while (performance.now() < until);
-    return 0;
-  }
-
-  #wakePoller(): void {
-    this.#doorbell?.wake();
+    return this.#lanes.open((channel) => {
+      const reply = (value: unknown): void => channel.send(encodeManagerMessage(value, refOf));
+      return {
+        onFrame: (frame) => {
+          const request = decode(frame);
+          if (request && request[0] !== UPGRADE) this.#handle(request, caller, reply);
+        },
+        drop,
+      };
+    });
   }
 
   #handle(request: Request, caller: Caller, reply: (value: unknown) => void): void {
