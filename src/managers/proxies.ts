@@ -263,6 +263,16 @@ function acquireArgs(options: AcquireOptionsLike | undefined): unknown[] {
   return options === undefined ? [] : [typeof options === "boolean" ? { block: options } : options];
 }
 
+/** Runs `fn` between an acquire() and a release() of a manager's lock or semaphore. */
+async function holding<R>(lock: { acquire(): Promise<boolean>; release(): Promise<void> }, fn: () => R | Promise<R>): Promise<R> {
+  await lock.acquire();
+  try {
+    return await fn();
+  } finally {
+    await lock.release();
+  }
+}
+
 /** A manager's Lock, released by the server if its holder's connection closes. */
 export class LockProxy extends BaseProxy {
   acquire(options?: AcquireOptionsLike): Promise<boolean> {
@@ -275,13 +285,8 @@ export class LockProxy extends BaseProxy {
     return this._callMethod("locked");
   }
   /** Python's `with lock:`: runs `fn` holding the lock, releasing it however `fn` ends. */
-  async withLock<R>(fn: () => R | Promise<R>): Promise<R> {
-    await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      await this.release();
-    }
+  withLock<R>(fn: () => R | Promise<R>): Promise<R> {
+    return holding(this, fn);
   }
 }
 
@@ -299,13 +304,9 @@ export class SemaphoreProxy extends BaseProxy {
   getValue(): Promise<number> {
     return this._callMethod("getValue");
   }
-  async withLock<R>(fn: () => R | Promise<R>): Promise<R> {
-    await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      await this.release();
-    }
+  /** Python's `with sem:`: runs `fn` holding one unit, giving it back however `fn` ends. */
+  withLock<R>(fn: () => R | Promise<R>): Promise<R> {
+    return holding(this, fn);
   }
 }
 

@@ -15,8 +15,16 @@ import { currentCaller, type Caller } from "../caller.ts";
 import { pythonError } from "./python-errors.ts";
 import { blockingOptions, checkTimeout, TIMED_OUT, CALLER_GONE, WaitList } from "./waiters.ts";
 
-function warnReleased(what: string, caller: Caller): void {
-  getLogger().warning(`manager: released a ${what} held by a client that went away (${caller.peer})`);
+/**
+ * Watches the client that now holds a lock: if its connection closes while it still
+ * holds it (`stillHolds`), `release` runs, with a warning. Returns the cancel function.
+ */
+function releaseIfHolderGoes(what: string, caller: Caller, stillHolds: () => boolean, release: () => void): () => void {
+  return caller.onClose(() => {
+    if (!stillHolds()) return;
+    getLogger().warning(`manager: released a ${what} held by a client that went away (${caller.peer})`);
+    release();
+  });
 }
 
 /** Python's `threading.Lock` in a manager; any client may release it, as in Python. */
@@ -48,11 +56,7 @@ export class ManagedLock {
 
   #take(caller: Caller): void {
     this.#holder = caller;
-    this.#cancelWatch = caller.onClose(() => {
-      if (this.#holder !== caller) return;
-      warnReleased("Lock", caller);
-      this.#handOver();
-    });
+    this.#cancelWatch = releaseIfHolderGoes("Lock", caller, () => this.#holder === caller, () => this.#handOver());
   }
 
   #handOver(): void {
@@ -124,11 +128,7 @@ export class ManagedRLock {
   #take(caller: Caller, count: number): void {
     this.#holder = caller;
     this.#count = count;
-    this.#cancelWatch = caller.onClose(() => {
-      if (this.#holder !== caller) return;
-      warnReleased("RLock", caller);
-      this.#free();
-    });
+    this.#cancelWatch = releaseIfHolderGoes("RLock", caller, () => this.#holder === caller, () => this.#free());
   }
 
   #free(): void {
