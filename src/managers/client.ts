@@ -47,6 +47,8 @@ function closedError(address: Address, detail: string): ManagerClosedError {
 export class ManagerClient {
   readonly address: Address;
   readonly authkey: Buffer;
+  /** addressKey(address), computed once: every request checks it against the shut-down set. */
+  readonly #key: string;
   #socket: Socket | null = null;
   #connecting: Promise<void> | null = null;
   #token: string | null = null;
@@ -72,15 +74,17 @@ export class ManagerClient {
 
   /** Marks a manager as shut down by this process: its proxies' calls reject at once. */
   static markShutDown(address: Address): void {
-    shutDown.add(addressKey(address));
-    for (const [key, client] of clients) {
-      if (key.startsWith(`${addressKey(address)}|`)) client.#close(closedError(address, "was shut down"));
+    const key = addressKey(address);
+    shutDown.add(key);
+    for (const client of clients.values()) {
+      if (client.#key === key) client.#close(closedError(address, "was shut down"));
     }
   }
 
   private constructor(address: Address, authkey: Buffer) {
     this.address = address;
     this.authkey = authkey;
+    this.#key = addressKey(address);
   }
 
   /** Connects and passes the handshake (once; later calls share it). */
@@ -115,7 +119,7 @@ export class ManagerClient {
   }
 
   #request(kind: RequestKind, target: string, name: string, args: unknown[], throwEncodingErrors = false): Promise<unknown> {
-    if (shutDown.has(addressKey(this.address))) return Promise.reject(closedError(this.address, "was shut down"));
+    if (shutDown.has(this.#key)) return Promise.reject(closedError(this.address, "was shut down"));
     let frame: Buffer;
     const id = ++this.#nextRequest;
     try {

@@ -78,8 +78,9 @@ export function encodeManagerMessage(value: unknown, refOf: RefOf): Buffer {
       return changed ? new Map(entries) : current;
     }
     if (current instanceof Set) {
-      const items = [...current].map(visit);
-      return items.some((item, i) => item !== [...current][i]) ? new Set(items) : current;
+      const before = [...current];
+      const items = before.map(visit);
+      return items.some((item, i) => item !== before[i]) ? new Set(items) : current;
     }
     let copy: Record<string, unknown> | undefined;
     const record = current as Record<string, unknown>;

@@ -91,8 +91,10 @@ export class BaseManager {
       throw new TypeError(`Expected the second argument of register() to be a class or function, got ${typeof classOrFactory}`);
     }
     const prototype = this.prototype as unknown as Record<string, unknown>;
+    // Registering a user typeid again replaces it; any other name on the prototype (a method, a SyncManager type) stays.
     const existing = registryOf(this).get(typeid);
-    if (typeid in prototype && !(existing && !existing.builtin)) {
+    const reRegistering = existing !== undefined && existing.builtin === undefined;
+    if (typeid in prototype && !reRegistering) {
       throw new TypeError(`Cannot register '${typeid}': it would hide ${this.name}.prototype.${typeid}; choose another typeid`);
     }
     ownRegistry(this).set(typeid, { factory: classOrFactory });

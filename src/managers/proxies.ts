@@ -25,15 +25,22 @@ export class BaseProxy {
   readonly #ref: ProxyRef & { address: Address };
   readonly #authkey: Buffer;
   #client: ManagerClient | undefined;
+  /** Whether the CREATE of this proxy's object is still unanswered (calls may then fail for its reason). */
+  #creating: boolean;
   #creationError: unknown;
 
   /** @internal Made by a manager or when a proxy arrives; not meant to be called by users. */
   constructor(ref: ProxyRef & { address: Address }, authkey: Buffer, created?: Promise<unknown>) {
     this.#ref = ref;
     this.#authkey = authkey;
-    created?.catch((error: unknown) => {
-      this.#creationError = error;
-    });
+    this.#creating = created !== undefined;
+    created?.then(
+      () => (this.#creating = false),
+      (error: unknown) => {
+        this.#creationError = error;
+        this.#creating = false;
+      },
+    );
   }
 
   /** The typeid this proxy's object was registered under ("dict", "Queue", a user's name). */
@@ -50,13 +57,15 @@ export class BaseProxy {
   _callMethod(method: string, args: unknown[] = []): Promise<any> {
     const { address, id } = this.#ref;
     const call = (this.#client ??= ManagerClient.for(address, this.#authkey)).call(id, method, args);
-    if (this.#creationError === undefined) {
-      return call.catch((error: unknown) => {
-        throw this.#creationError ?? error;
-      });
+    if (this.#creationError !== undefined) {
+      call.catch(() => {});
+      return Promise.reject(this.#creationError);
     }
-    call.catch(() => {});
-    return Promise.reject(this.#creationError);
+    if (!this.#creating) return call;
+    // Made just now: if the making fails, its error explains this call's "no such object".
+    return call.catch((error: unknown) => {
+      throw this.#creationError ?? error;
+    });
   }
 
   /** @internal */
