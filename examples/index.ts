@@ -89,7 +89,8 @@ for (const [i, { example, context, label }] of runs.entries()) {
   const run = spawnSync(process.execPath, [...process.execArgv, path, context], { stdio: "inherit", timeout: 60_000 });
   if (run.status !== 0) {
     failures++;
-    console.log(`    !! ${example.file} ${context} exited with ${run.status ?? run.signal}`);
+    const how = run.error?.message.includes("ETIMEDOUT") ? "did not finish within 60 s and was stopped" : `exited with ${run.status ?? run.signal}`;
+    console.log(`    !! ${example.file} ${context} ${how}`);
   }
 }
 console.log(`\n${runs.length - failures} of ${runs.length} example runs succeeded.`);

@@ -147,7 +147,8 @@ export class BaseManager {
       args: [config, writer],
       daemon: true,
       name: `${this.constructor.name}-${++managerCounter}`,
-      modules: [new URL("./server-process" + extensionOf(import.meta.url), import.meta.url).href, ...this.#modules],
+      // "../managers/": in the bundle this code sits in dist/chunks/ (scripts/build.mjs).
+      modules: [new URL("../managers/server-process" + extensionOf(import.meta.url), import.meta.url).href, ...this.#modules],
     });
     try {
       process.start();
