@@ -4,8 +4,9 @@
 // of files it costs a fraction of that (docs/performance.md, "Where start-up time goes").
 //
 // The entry points are the files something loads by URL: the package's index, the two
-// worker entries (backends/thread.ts and backends/process.ts start them) and the manager's
-// server module (a Process target's module, imported by the server's process). Code they
+// worker entries (backends/thread.ts and backends/process.ts start them), the manager's
+// server module (a Process target's module, imported by the server's process) and the
+// TypeScript compiler's helper thread (backends/typescript-build.ts). Code they
 // share lands in dist/chunks/, one level under dist/ like every entry but the index, so a
 // path a module computes from its own import.meta.url ("../runtime/...", "../../build/...")
 // means the same file in src/ and in the bundle.
@@ -19,7 +20,13 @@ rmSync(`${root}dist`, { recursive: true, force: true });
 
 await build({
   absWorkingDir: root,
-  entryPoints: ["src/index.ts", "src/runtime/thread-entry.ts", "src/runtime/process-entry.ts", "src/managers/server-process.ts"],
+  entryPoints: [
+    "src/index.ts",
+    "src/runtime/thread-entry.ts",
+    "src/runtime/process-entry.ts",
+    "src/managers/server-process.ts",
+    "src/backends/typescript-compiler.ts",
+  ],
   outbase: "src",
   outdir: "dist",
   chunkNames: "chunks/[name]-[hash]",

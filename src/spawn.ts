@@ -4,6 +4,7 @@
  */
 import { getRootPid } from "./memory/shm.ts";
 import { typeScriptLoader } from "./backends/loader.ts";
+import { compiledTypeScript } from "./backends/typescript-build.ts";
 import { currentAuthkey, currentIdentity, identityPath } from "./process-identity.ts";
 import type { BootstrapCommon } from "./wire/protocol.ts";
 import { getEntryModule, registeredModules, toModuleUrl } from "./wire/functions.ts";
@@ -43,14 +44,18 @@ export function moduleUrls(modules: unknown, optionName = "modules"): string[] {
 }
 
 export function commonBootstrap(child: ChildDescription): BootstrapCommon {
+  const entryModule = getEntryModule();
+  const known = [...registeredModules()];
+  const preloadModules = moduleUrls(child.modules);
   return {
     identity: { name: child.name, daemon: child.daemon, path: child.path },
     parent: { ...currentIdentity() },
     rootPid: getRootPid(),
     authkey: currentAuthkey().toString("hex"),
-    entryModule: getEntryModule(),
-    registeredModules: [...registeredModules()],
-    preloadModules: moduleUrls(child.modules),
+    entryModule,
+    registeredModules: known,
+    preloadModules,
     loader: typeScriptLoader(),
+    compiledModules: compiledTypeScript([...(entryModule ? [entryModule] : []), ...known, ...preloadModules]),
   };
 }

@@ -56,6 +56,11 @@ export function typeScriptLoader(): string | null {
   return cached;
 }
 
+/** Path of tsx's package.json when the program runs TypeScript, else null (esbuild is found from it). */
+export function typeScriptManifest(): string | null {
+  return typeScriptLoader() ? tsxManifest : null;
+}
+
 /**
  * URL of tsx's `esm` entry (importing it registers tsx's ESM hooks) when the program
  * runs TypeScript, else null. An OS child process takes it as `--import <url>`: unlike a

@@ -24,7 +24,7 @@ export async function runWorker(data: BootstrapData, channel: ParentChannel): Pr
   setRootPid(data.rootPid);
   setEntryModule(data.entryModule);
   for (const url of data.registeredModules) rememberModule(url);
-  setTypeScriptLoader(data.loader);
+  setTypeScriptLoader(data.loader, data.compiledModules);
   try {
     for (const url of data.preloadModules) {
       rememberModule(url);

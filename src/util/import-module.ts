@@ -10,9 +10,15 @@ const TYPESCRIPT_MODULE = /\.(?:c|m)?tsx?(?:[?#].*)?$/;
 let loaderUrl: string | null = null;
 let registered: Promise<void> | null = null;
 
-/** Called by the worker's bootstrap with the loader its parent found (or null). */
-export function setTypeScriptLoader(url: string | null): void {
+/** TypeScript modules the parent compiled (source URL -> JavaScript URL): imported without tsx. */
+let compiledModules: Record<string, string> = {};
+
+/** Called by the worker's bootstrap with the loader its parent found (or null) and the modules it compiled. */
+export function setTypeScriptLoader(url: string | null, compiled: Record<string, string> = {}): void {
   loaderUrl = url;
+  compiledModules = compiled;
+  // Their inline source maps point stack traces at the .ts lines, as tsx does.
+  if (Object.keys(compiled).length) process.setSourceMapsEnabled(true);
 }
 
 function registerLoader(url: string): Promise<void> {
@@ -28,6 +34,8 @@ function registerLoader(url: string): Promise<void> {
  * Pool or Process then is refused (see checkNotImporting).
  */
 export async function importModule(url: string): Promise<Record<string, unknown>> {
+  const compiled = compiledModules[url];
+  if (compiled) return whileImporting(url, import(compiled) as Promise<Record<string, unknown>>);
   if (loaderUrl && TYPESCRIPT_MODULE.test(url)) await registerLoader(loaderUrl);
   return whileImporting(url, import(url) as Promise<Record<string, unknown>>);
 }

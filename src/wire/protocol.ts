@@ -22,6 +22,8 @@ export interface BootstrapCommon {
   preloadModules: string[];
   /** URL of a module loader API to register first (tsx, when the program runs TypeScript). */
   loader: string | null;
+  /** TypeScript modules the parent compiled for its workers: source URL -> JavaScript URL (typescript-build.ts). */
+  compiledModules: Record<string, string>;
 }
 
 export interface PoolBootstrap extends BootstrapCommon {

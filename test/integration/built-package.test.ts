@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -13,6 +13,35 @@ test("the compiled package runs a TypeScript program's workers (tsx, no source c
   assert.match(report.runtime, /\/dist\/index\.js$/, "the program must use the build, not the sources");
   assert.equal(report.exitCode, 0);
   assert.equal(report.answer, 42);
+});
+
+test("a TypeScript program's workers import its modules compiled once by the parent, not through tsx, on both worker kinds", { timeout: 90_000 }, () => {
+  const script = new URL("../fixtures/built-typescript-workers.ts", import.meta.url).pathname;
+  for (const mode of ["compiled", "tsx"] as const) {
+    const env = { ...process.env, MULTIPROC_TYPESCRIPT: mode === "tsx" ? "tsx" : "" };
+    const run = spawnSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8", timeout: 80_000, env });
+    assert.equal(run.status, 0, run.stderr);
+    const reports = run.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    assert.deepEqual(reports.map((r) => r.context), ["thread", "process"]);
+    for (const report of reports) {
+      const where = `${mode}, ${report.context}`;
+      if (mode === "compiled") {
+        assert.match(report.script, new RegExp(`/multiproc-ts-${run.pid}-[^/]+/built-typescript-workers-[0-9a-f]+\\.mjs$`), where);
+      } else {
+        assert.match(report.script, /\/built-typescript-workers\.ts$/, where);
+      }
+      // What the module sees of itself is its source, either way.
+      assert.equal(report.metaUrl, report.parentMetaUrl, where);
+      // The helper it imports is one module: the function and the counter are the same one.
+      assert.equal(report.doubled, 42, where);
+      assert.equal(report.helperCalls, 1, where);
+      // The worker's stack points at the .ts source's line, through the compiled file's source map.
+      assert.match(report.stack, /RangeError: thrown in a worker/, where);
+      assert.match(report.stack, /built-typescript-workers\.ts:\d+/, where);
+    }
+    // The compiled files go with the program.
+    assert.deepEqual(readdirSync(tmpdir()).filter((name) => name.startsWith(`multiproc-ts-${run.pid}-`)), [], mode);
+  }
 });
 
 test("without tsx, a TypeScript program runs its workers where Node strips types itself (22.18+), and says why where it cannot", { timeout: 90_000 }, () => {
