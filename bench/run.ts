@@ -9,23 +9,37 @@
  * they never share a heap or threads and a hang costs one timeout.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
+import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readPlan, type Plan } from "./lib/plan.ts";
-import { formatTable, writeReport, type Row } from "./lib/report.ts";
+import { ratioChart } from "./lib/chart.ts";
+import { formatMarkdown, formatTable, writeReport, type Row } from "./lib/report.ts";
+import { targetRatios, type Target } from "./lib/targets.ts";
 import { runChild, type ChildOutcome } from "./lib/spawn.ts";
 import type { Measure } from "./lib/timing.ts";
 import type { PoolResult } from "./macro/suite.ts";
 
 const benchDir = new URL("./", import.meta.url);
 const rootDir = fileURLToPath(new URL("../", benchDir));
-const PEERS = ["piscina", "tinypool", "workerpool", "poolifier"] as const;
+/** The pools of each table, ours first; each is bench/macro/<name>.ts (python: bench/python/pool_bench.py). */
+const TABLES = {
+  thread: ["multiproc", "piscina", "tinypool", "workerpool", "poolifier"],
+  process: ["multiproc-process", "tinypool-process", "workerpool-process", "poolifier-cluster", "python"],
+} as const;
 /** bench's own dependencies: the peers, and multiproc itself as a link to the repository root. */
-const DEPENDENCIES = ["multiproc", ...PEERS];
-const NODE_LIBRARIES = ["multiproc", ...PEERS] as const;
+const DEPENDENCIES = ["multiproc", "piscina", "tinypool", "workerpool", "poolifier"];
 const OURS = "multiproc";
 const PYTHON = "python";
+const POOL_ROWS = {
+  w1TinyTasks: "W1 tiny tasks",
+  w2Map: "W2 map",
+  w3SpeedUp: "W3 CPU-bound speed-up",
+  w4BulkCopy: "W4 1 MiB arrays by copy",
+  w5ColdStart: "W5 cold start",
+  w5ColdStartTypeScript: "W5 cold start, .ts task module",
+} as const;
 
 /** Installs bench's own packages once, in a fresh clone. */
 function ensureInstalled(): void {
@@ -98,11 +112,12 @@ async function main(): Promise<void> {
   const pythonChild = (file: string) => () => runChild(plan.python, [file], options);
 
   const pool: Record<string, ChildOutcome> = {};
-  for (const name of NODE_LIBRARIES) {
-    if (wanted(plan, name)) pool[name] = await step(`pool ${name}`, nodeChild("pool", name));
-  }
-  if (wanted(plan, PYTHON)) {
-    pool[PYTHON] = await step("pool python", pythonChild(fileURLToPath(new URL("python/pool_bench.py", benchDir))));
+  for (const name of [...TABLES.thread, ...TABLES.process]) {
+    if (!wanted(plan, name)) continue;
+    pool[name] = await step(
+      `pool ${name}`,
+      name === PYTHON ? pythonChild(fileURLToPath(new URL("python/pool_bench.py", benchDir))) : nodeChild("pool", name),
+    );
   }
 
   const micro: Record<string, Record<string, ChildOutcome>> = {};
@@ -112,28 +127,25 @@ async function main(): Promise<void> {
     if (twin) micro[name][PYTHON] = await step(`micro ${name} (python)`, pythonChild(twin));
   }
 
-  // Python's column shows when its pool or any micro twin ran (MP_BENCH_ONLY=micro runs the twins alone).
-  const pythonRan = Object.values(micro).some((sides) => sides[PYTHON]);
-  const columns = [...NODE_LIBRARIES, PYTHON].filter((name) => pool[name] || name === OURS || (name === PYTHON && pythonRan));
   const poolOf = (name: string) => (pool[name]?.ok ? (pool[name].value as PoolResult) : undefined);
-  const label = {
-    tinyTasks: `tiny tasks (${plan.tinyTasks} x inc, concurrent)`,
-    map: `map (${plan.mapItems} items)`,
-    cpuBound: `CPU-bound (${plan.cpuTasks} x ${plan.cpuTaskMs} ms; ideal ${Math.ceil(plan.cpuTasks / plan.workers) * plan.cpuTaskMs} ms)`,
-    startupShutdown: "pool startup + shutdown",
-  } as const;
-  const rows: Row[] = (Object.keys(label) as (keyof typeof label)[]).map((key) => ({
-    label: label[key],
-    cells: Object.fromEntries(columns.map((name) => [name, poolOf(name)?.measures[key]])),
-  }));
+  const tables = (Object.keys(TABLES) as (keyof typeof TABLES)[]).flatMap((kind) => {
+    const columns = TABLES[kind].filter((name) => poolOf(name));
+    if (!columns.length) return [];
+    const rows: Row[] = (Object.keys(POOL_ROWS) as (keyof typeof POOL_ROWS)[])
+      .map((key) => ({ label: POOL_ROWS[key], cells: Object.fromEntries(columns.map((name) => [name, poolOf(name)?.measures[key]])) }))
+      .filter((row) => Object.values(row.cells).some(Boolean));
+    return [{ kind, columns, rows }];
+  });
+  const microRows: Row[] = [];
   for (const [name, sides] of Object.entries(micro)) {
     const ours = sides[OURS]?.ok ? (sides[OURS].value as Record<string, number>) : {};
     const theirs = sides[PYTHON]?.ok ? (sides[PYTHON].value as Record<string, number>) : {};
     for (const key of Object.keys({ ...ours, ...theirs })) {
       const cell = (value: number | undefined) => (typeof value === "number" ? microMeasure(key, value) : undefined);
-      rows.push({ label: `${name}: ${key}`, cells: { [OURS]: cell(ours[key]), [PYTHON]: cell(theirs[key]) } });
+      microRows.push({ label: `${name}: ${key}`, cells: { [OURS]: cell(ours[key]), [PYTHON]: cell(theirs[key]) } });
     }
   }
+  const targets = targetRatios(poolOf);
 
   const failures = [
     ...Object.entries(pool).map(([name, outcome]) => [`pool ${name}`, outcome] as const),
@@ -157,10 +169,10 @@ async function main(): Promise<void> {
     },
     node: process.version,
     python: { executable: plan.python, version: python?.version ?? pythonVersion(plan.python), startMethod: python?.startMethod ?? null },
-    context: plan.context,
     // `npm run bench` runs the build (dist/), as users do; --conditions=multiproc-source would run the sources through tsx.
     multiprocFrom: process.execArgv.some((arg) => arg.includes("multiproc-source")) ? "src (tsx)" : "dist",
     plan,
+    targets,
     pool: Object.fromEntries(Object.entries(pool).map(([name, o]) => [name, o.ok ? o.value : { error: o.error }])),
     micro: Object.fromEntries(
       Object.entries(micro).map(([name, sides]) => [
@@ -172,23 +184,74 @@ async function main(): Promise<void> {
   const file = writeReport(new URL("results/", benchDir), report, startedAt);
 
   const { device } = report;
-  console.log(
-    `\nmultiproc benchmarks: ${device.cpuModel} x ${device.cpuCount}, Node ${report.node}, ` +
-      `Python ${report.python.version ?? "not found"}${report.python.startMethod ? ` (${report.python.startMethod})` : ""}, ` +
-      `multiproc from ${report.multiprocFrom}, context ${plan.context}, ${plan.workers} workers, median of ${plan.repeat}${plan.quick ? ", QUICK" : ""}\n`,
-  );
+  const heading =
+    `${device.cpuModel} x ${device.cpuCount}, Node ${report.node}, ` +
+    `Python ${report.python.version ?? "not found"}${report.python.startMethod ? ` (${report.python.startMethod})` : ""}, ` +
+    `multiproc from ${report.multiprocFrom}, ${plan.workers} workers, median of ${plan.repeat}${plan.quick ? ", QUICK" : ""}`;
+  console.log(`\nmultiproc benchmarks: ${heading}\n`);
   if (loadAtStart > device.cpuCount / 2) {
     console.log(`warning: 1-minute load average was ${loadAtStart.toFixed(1)} on ${device.cpuCount} CPUs at start; expect noisy numbers\n`);
   }
-  console.log(formatTable(rows, columns, OURS));
-  console.log(`\n(Nx) = how many times better multiproc is than that column (> 1: multiproc wins; rates higher, times lower).`);
-  for (const name of columns) {
-    const result = poolOf(name);
-    if (result) console.log(`  ${name} ${result.version}: map = ${result.mapHow}; ${result.settings}`);
+  for (const table of tables) {
+    console.log(`${table.kind === "thread" ? "Worker threads" : "OS processes"}:\n${formatTable(table.rows, table.columns, table.columns[0]!)}\n`);
   }
+  if (microRows.length) console.log(`Micro benchmarks:\n${formatTable(microRows, [OURS, PYTHON], OURS)}\n`);
+  console.log(`(Nx) = how many times better multiproc is than that column (> 1: multiproc wins; rates higher, times lower).`);
+  for (const table of tables) {
+    for (const name of table.columns) {
+      const result = poolOf(name);
+      if (result) console.log(`  ${name} ${result.version}: W2 = ${result.mapHow}; ${result.settings}`);
+    }
+  }
+  console.log(`\nGoals (issue 11):\n${formatTargets(targets)}`);
   for (const [what, outcome] of failures) console.log(`  FAILED ${what}: ${outcome.ok ? "" : outcome.error}`);
   console.log(`\nJSON report: ${file} (total ${(report.totalMs / 1000).toFixed(0)} s)`);
+  // Only a full run speaks for the project: docs/performance.md and its chart show the latest one.
+  if (!plan.quick && plan.only.length === 0 && failures.length === 0 && process.env.MP_BENCH_DOCS !== "0") {
+    const date = startedAt.toISOString().slice(0, 10);
+    const markdown = [
+      `One run of \`npm run bench\` (${date}; ${heading}; load ${loadAtStart.toFixed(1)} at the start). JSON: \`bench/results/${basename(file)}\` on the machine that ran it.`,
+      "",
+      `![multiproc's ratios against the best peer of each kind](bench-ratios.svg)`,
+      "",
+      "| context | goal (issue 11) | against | ratio | needed | met |",
+      "|---|---|---|---|---|---|",
+      ...targets.map(
+        (t) => `| ${t.context} | ${t.measure} | ${t.against} | ${t.ratio === null ? "-" : `${t.ratio.toFixed(2)}x`} | ${t.goal >= 1 ? `${t.goal}x` : `${t.goal.toFixed(2)}x`} | ${t.ratio !== null && t.ratio >= t.goal ? "yes" : "no"} |`,
+      ),
+      "",
+      ...tables.flatMap((table) => [`${table.kind === "thread" ? "Worker threads" : "OS processes"}:`, "", formatMarkdown(table.rows, table.columns, table.columns[0]!), ""]),
+      ...(microRows.length ? ["Micro benchmarks:", "", formatMarkdown(microRows, [OURS, PYTHON], OURS), ""] : []),
+    ].join("\n");
+    updateDocs(markdown, ratioChart(targets, `multiproc vs the best peer, ${date} (${plan.workers} workers, ${device.cpuCount} cores)`));
+    console.log("docs/performance.md and docs/bench-ratios.svg now show this run.");
+  }
   if (failures.length > 0) process.exitCode = 1;
+}
+
+function formatTargets(targets: readonly Target[]): string {
+  return targets
+    .map((t) => {
+      const value = t.ratio === null ? "not run" : `${t.ratio.toFixed(2)}x`;
+      const met = t.ratio !== null && t.ratio >= t.goal ? "met" : "NOT met";
+      return `  ${t.context.padEnd(7)} ${t.measure.padEnd(28)} vs ${t.against.padEnd(28)} ${value.padStart(7)} (needs ${t.goal.toFixed(2)}x) ${met}`;
+    })
+    .join("\n");
+}
+
+const DOCS_START = "<!-- bench:latest:start -->";
+const DOCS_END = "<!-- bench:latest:end -->";
+
+/** Replaces the latest-run section of docs/performance.md and writes the chart beside it. */
+function updateDocs(markdown: string, svg: string): void {
+  const docs = new URL("../docs/", benchDir);
+  const page = new URL("performance.md", docs);
+  const text = readFileSync(page, "utf8");
+  const start = text.indexOf(DOCS_START);
+  const end = text.indexOf(DOCS_END);
+  if (start < 0 || end < start) throw new Error(`docs/performance.md has no ${DOCS_START} ... ${DOCS_END} section to update`);
+  writeFileSync(page, `${text.slice(0, start + DOCS_START.length)}\n${markdown}\n${text.slice(end)}`);
+  writeFileSync(new URL("bench-ratios.svg", docs), svg);
 }
 
 await main();

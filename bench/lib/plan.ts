@@ -10,19 +10,21 @@ export interface Plan {
   /** Timed repetitions of each measure; the report keeps the median (MP_BENCH_REPEAT). */
   repeat: number;
   quick: boolean;
-  /** Measure 1: concurrent calls of a trivial function. */
+  /** W1: concurrent calls of a trivial function. */
   tinyTasks: number;
-  /** Measure 2: items given to one map call. */
+  /** W2: items given to one map call, and its chunk size. */
   mapItems: number;
-  /** Measure 3: number of CPU-bound tasks and how long each one spins, in ms. */
-  cpuTasks: number;
-  cpuTaskMs: number;
+  mapChunkSize: number;
+  /** W3: how many fib(fibN) tasks. */
+  fibTasks: number;
+  fibN: number;
+  /** W4: how many tasks each get a Float64Array of bulkBytes by copy. */
+  bulkTasks: number;
+  bulkBytes: number;
   /** Tiny tasks run on each pool before timing starts. */
   warmupTasks: number;
   /** Duration handed to each micro benchmark, in ms (MP_BENCH_MICRO_MS). */
   microMs: number;
-  /** multiproc's start method (MP_BENCH_CONTEXT). */
-  context: "thread" | "process";
   /** Libraries to run (MP_BENCH_ONLY, comma-separated); all when empty. */
   only: string[];
   /** Python interpreter (MP_BENCH_PYTHON). */
@@ -45,21 +47,19 @@ function integer(env: Env, name: string, fallback: number, min: number): number 
 
 export function readPlan(env: Env = process.env): Plan {
   const quick = env.MP_BENCH_QUICK === "1" || env.MP_BENCH_QUICK === "true";
-  const context = env.MP_BENCH_CONTEXT ?? "thread";
-  if (context !== "thread" && context !== "process") {
-    throw new RangeError(`Expected \`MP_BENCH_CONTEXT\` to be "thread" or "process", got \`${context}\` (string).`);
-  }
   return {
     workers: integer(env, "MP_BENCH_WORKERS", 2, 1),
     repeat: integer(env, "MP_BENCH_REPEAT", quick ? 1 : 3, 1),
     quick,
     tinyTasks: quick ? 2_000 : 20_000,
-    mapItems: quick ? 10_000 : 100_000,
-    cpuTasks: quick ? 8 : 40,
-    cpuTaskMs: 20,
+    mapItems: quick ? 100_000 : 1_000_000,
+    mapChunkSize: 10_000,
+    fibTasks: quick ? 40 : 200,
+    fibN: quick ? 24 : 27,
+    bulkTasks: quick ? 50 : 500,
+    bulkBytes: 2 ** 20,
     warmupTasks: quick ? 200 : 2_000,
     microMs: integer(env, "MP_BENCH_MICRO_MS", quick ? 300 : 2_000, 10),
-    context,
     only: (env.MP_BENCH_ONLY ?? "").split(",").map((s) => s.trim()).filter(Boolean),
     python: env.MP_BENCH_PYTHON || "python3",
     timeoutMs: integer(env, "MP_BENCH_TIMEOUT_MS", quick ? 30_000 : 120_000, 1_000),
@@ -69,10 +69,4 @@ export function readPlan(env: Env = process.env): Plan {
 /** The plan a child run was given, or the one the environment describes when run by hand. */
 export function planFromEnv(env: Env = process.env): Plan {
   return env.MP_BENCH_PLAN ? (JSON.parse(env.MP_BENCH_PLAN) as Plan) : readPlan(env);
-}
-
-/** Python's pool.map default chunksize (Lib/multiprocessing/pool.py, _map_async). */
-export function pythonChunkSize(items: number, workers: number): number {
-  const [quotient, rest] = [Math.floor(items / (workers * 4)), items % (workers * 4)];
-  return Math.max(1, rest ? quotient + 1 : quotient);
 }

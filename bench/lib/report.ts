@@ -58,3 +58,24 @@ export function writeReport(dir: URL, report: object, startedAt: Date): string {
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   return file.pathname;
 }
+
+/** The same table in Markdown, for docs/performance.md. */
+export function formatMarkdown(rows: readonly Row[], columns: readonly string[], ours: string): string {
+  const header = `| measure | unit | ${columns.join(" | ")} |`;
+  const rule = `|${"---|".repeat(columns.length + 2)}`;
+  const body = rows.map((row) => {
+    const base = row.cells[ours];
+    const unit = Object.values(row.cells).find(Boolean)?.unit ?? "";
+    const cells = columns.map((column) => {
+      const cell = row.cells[column];
+      if (!cell) return "-";
+      const text = formatNumber(cell.value);
+      if (column === ours || !base) return `**${text}**`;
+      return `${text} (${formatRatio(ratio(base.value, cell.value, cell.better))})`;
+    });
+    return `| ${row.label} | ${unit} | ${cells.join(" | ")} |`;
+  });
+  return [header, rule, ...body].join("\n");
+}
+
+export { formatRatio };

@@ -1,18 +1,23 @@
 /**
- * The four pool measures, written once over a small adapter that each library
- * implements (bench/macro/<library>.ts). Every library gets the same workload,
- * the same warm-up and the same number of repetitions.
+ * The pool measures W1-W5 (bench/README.md), written once over a small adapter that
+ * each library implements (bench/macro/<library>.ts). Every library gets the same
+ * workload, the same warm-up and the same number of repetitions.
  */
 import { readFileSync } from "node:fs";
-import { pythonChunkSize, type Plan } from "../lib/plan.ts";
-import { duration, rate, timeRuns, type Measure } from "../lib/timing.ts";
+import type { Plan } from "../lib/plan.ts";
+import { duration, median, rate, timeRuns, type Measure } from "../lib/timing.ts";
+import { fib } from "./workers/tasks.mjs";
 
 /** A started pool of one library, reduced to what the measures need. */
 export interface BenchPool {
   /** inc(x) as one task of its own. */
   inc(x: number): Promise<number>;
-  /** inc over every item: the library's map, or chunks when it has none (see PoolLibrary.mapHow). */
-  map(xs: number[]): Promise<number[]>;
+  /** inc over every item in chunks of `chunkSize`: the library's map, or one task per chunk when it has none. */
+  map(xs: number[], chunkSize: number): Promise<number[]>;
+  /** fib(n) as one task. */
+  fib(n: number): Promise<number>;
+  /** The sum of `values`, sent to the worker by copy. */
+  sum(values: Float64Array): Promise<number>;
   /** spin(ms) as one task. */
   spin(ms: number): Promise<number>;
   /** Shuts the pool down and resolves when its workers are gone. */
@@ -22,24 +27,24 @@ export interface BenchPool {
 export interface PoolLibrary {
   name: string;
   version: string;
-  /** How measure 2 runs on this library, for the report. */
+  /** "thread" (worker_threads) or "process" (OS child processes): which table the library is in. */
+  kind: "thread" | "process";
+  /** How W2 runs on this library, for the report. */
   mapHow: string;
   /** Where the pool's settings differ from the library's defaults, and why. */
   settings: string;
   open(workers: number): Promise<BenchPool>;
+  /** The same pool with its tasks in a TypeScript module (W5 under tsx); multiproc only. */
+  openTypeScript?(workers: number): Promise<Pick<BenchPool, "inc" | "close">>;
 }
 
 export interface PoolResult {
   library: string;
   version: string;
+  kind: PoolLibrary["kind"];
   mapHow: string;
   settings: string;
-  measures: {
-    tinyTasks: Measure;
-    map: Measure;
-    cpuBound: Measure;
-    startupShutdown: Measure;
-  };
+  measures: Record<string, Measure>;
 }
 
 /** The worker module every library loads (piscina and tinypool take it as is). */
@@ -59,18 +64,13 @@ export async function importPeer<T>(name: string): Promise<{ module: T; version:
 }
 
 /** What mapInChunks does, for the report. */
-export const CHUNKED_MAP = "no map: chunks of Python's default chunksize, one task (incAll) per chunk";
+export const CHUNKED_MAP = "no map: one task (incAll) per chunk of 10,000 items";
 
-/**
- * Measure 2 for a library without a map: cuts the items into chunks of Python's
- * default chunksize, as pool.map does before sending them, runs one task per chunk
- * and joins the answers in order.
- */
-export function mapInChunks(workers: number, runChunk: (part: number[]) => Promise<unknown>) {
-  return async (xs: number[]): Promise<number[]> => {
-    const size = pythonChunkSize(xs.length, workers);
+/** W2 for a library without a map: one task per chunk, answers joined in order. */
+export function mapInChunks(runChunk: (part: number[]) => Promise<unknown>) {
+  return async (xs: number[], chunkSize: number): Promise<number[]> => {
     const parts: number[][] = [];
-    for (let i = 0; i < xs.length; i += size) parts.push(xs.slice(i, i + size));
+    for (let i = 0; i < xs.length; i += chunkSize) parts.push(xs.slice(i, i + chunkSize));
     const done = (await Promise.all(parts.map(runChunk))) as number[][];
     return done.flat();
   };
@@ -89,44 +89,75 @@ async function warmUp(pool: BenchPool, plan: Plan): Promise<void> {
   const xs = range(plan.warmupTasks);
   const results = await Promise.all(xs.map((x) => pool.inc(x)));
   check("inc warm-up", results[xs.length - 1], xs.length);
-  const mapped = await pool.map(range(plan.warmupTasks));
+  const mapped = await pool.map(range(plan.warmupTasks), plan.mapChunkSize);
   check("map warm-up length", mapped.length, plan.warmupTasks);
   check("map warm-up last item", mapped[mapped.length - 1], plan.warmupTasks);
+  check("fib warm-up", await pool.fib(10), 55);
   await Promise.all(range(plan.workers * 2).map(() => pool.spin(1)));
 }
 
+/** W5: from the constructor until one task has answered, then through a full shutdown. */
+async function coldStart(open: () => Promise<Pick<BenchPool, "inc" | "close">>, repeat: number): Promise<number[]> {
+  return timeRuns(repeat, async () => {
+    const fresh = await open();
+    check("cold start", await fresh.inc(1), 2);
+    await fresh.close();
+  });
+}
+
 export async function runPoolSuite(library: PoolLibrary, plan: Plan): Promise<PoolResult> {
+  const measures: Record<string, Measure> = {};
+  // W5 first, while the pool's workers have run nothing. One untimed start before it loads
+  // what every library loads once per program, whichever pool comes first. For multiproc
+  // the .js and .ts task modules take turns, so neither is favoured by the order.
+  const open = () => library.open(plan.workers);
+  const openTypeScript = library.openTypeScript?.bind(library, plan.workers);
+  await coldStart(open, 1);
+  const js: number[] = [];
+  const ts: number[] = [];
+  for (let i = 0; i < plan.repeat; i++) {
+    js.push(...(await coldStart(open, 1)));
+    if (openTypeScript) ts.push(...(await coldStart(openTypeScript, 1)));
+  }
+  measures.w5ColdStart = duration(js);
+  if (openTypeScript) measures.w5ColdStartTypeScript = duration(ts);
   const tinyInput = range(plan.tinyTasks);
   const mapInput = range(plan.mapItems);
+  const payload = Float64Array.from({ length: plan.bulkBytes / 8 }, (_, i) => i % 1024);
+  const payloadSum = payload.reduce((a, b) => a + b, 0);
   const pool = await library.open(plan.workers);
-  let tinyTasks: Measure, map: Measure, cpuBound: Measure;
   try {
     await warmUp(pool, plan);
-    tinyTasks = rate(
-      plan.tinyTasks,
-      await timeRuns(plan.repeat, () => Promise.all(tinyInput.map((x) => pool.inc(x)))),
-      "tasks/s",
+    measures.w1TinyTasks = rate(plan.tinyTasks, await timeRuns(plan.repeat, () => Promise.all(tinyInput.map((x) => pool.inc(x)))), "tasks/s");
+    measures.w2Map = rate(
+      plan.mapItems,
+      await timeRuns(plan.repeat, async () => check("map last item", (await pool.map(mapInput, plan.mapChunkSize))[plan.mapItems - 1], plan.mapItems)),
+      "items/s",
     );
-    map = rate(plan.mapItems, await timeRuns(plan.repeat, () => pool.map(mapInput)), "items/s");
-    cpuBound = duration(
-      await timeRuns(plan.repeat, () => Promise.all(range(plan.cpuTasks).map(() => pool.spin(plan.cpuTaskMs)))),
+    // W3: the same fib tasks one after another on this thread, then on the pool; the ratio is the speed-up.
+    const sequential = await timeRuns(plan.repeat, async () => {
+      for (let i = 0; i < plan.fibTasks; i++) fib(plan.fibN);
+    });
+    const pooled = await timeRuns(plan.repeat, () => Promise.all(range(plan.fibTasks).map(() => pool.fib(plan.fibN))));
+    const speedUps = pooled.map((ms, i) => sequential[i]! / ms);
+    measures.w3SpeedUp = { value: median(speedUps), unit: "x sequential", better: "higher", samples: speedUps };
+    measures.w4BulkCopy = rate(
+      plan.bulkTasks * (plan.bulkBytes / 2 ** 20),
+      await timeRuns(plan.repeat, async () => {
+        const sums = await Promise.all(range(plan.bulkTasks).map(() => pool.sum(payload)));
+        check("sum", sums[sums.length - 1], payloadSum);
+      }),
+      "MiB/s",
     );
   } finally {
     await pool.close();
   }
-  // Startup: from the constructor until `workers` tiny tasks have answered, then through a full shutdown.
-  const startupShutdown = duration(
-    await timeRuns(plan.repeat, async () => {
-      const fresh = await library.open(plan.workers);
-      await Promise.all(range(plan.workers).map((x) => fresh.inc(x)));
-      await fresh.close();
-    }),
-  );
   return {
     library: library.name,
     version: library.version,
+    kind: library.kind,
     mapHow: library.mapHow,
     settings: library.settings,
-    measures: { tinyTasks, map, cpuBound, startupShutdown },
+    measures,
   };
 }

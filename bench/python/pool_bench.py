@@ -1,4 +1,4 @@
-"""multiprocessing.Pool over the same four measures as bench/macro/suite.ts.
+"""multiprocessing.Pool over the same measures W1-W5 as bench/macro/suite.ts.
 
 Run by bench/run.ts with the plan in MP_BENCH_PLAN (JSON); run by hand it uses the
 same defaults (MP_BENCH_QUICK=1, MP_BENCH_WORKERS, MP_BENCH_REPEAT apply).
@@ -11,10 +11,19 @@ import platform
 import statistics
 import sys
 import time
+from array import array
 
 
 def inc(x):
     return x + 1
+
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+def sum_array(values):
+    return sum(values)
 
 
 def spin(ms):
@@ -28,14 +37,16 @@ def spin(ms):
 
 def default_plan():
     quick = os.environ.get("MP_BENCH_QUICK") in ("1", "true")
-    repeat = int(os.environ.get("MP_BENCH_REPEAT") or (1 if quick else 3))
     return {
         "workers": int(os.environ.get("MP_BENCH_WORKERS") or 2),
-        "repeat": repeat,
+        "repeat": int(os.environ.get("MP_BENCH_REPEAT") or (1 if quick else 3)),
         "tinyTasks": 2_000 if quick else 20_000,
-        "mapItems": 10_000 if quick else 100_000,
-        "cpuTasks": 8 if quick else 40,
-        "cpuTaskMs": 20,
+        "mapItems": 100_000 if quick else 1_000_000,
+        "mapChunkSize": 10_000,
+        "fibTasks": 40 if quick else 200,
+        "fibN": 24 if quick else 27,
+        "bulkTasks": 50 if quick else 500,
+        "bulkBytes": 2 ** 20,
         "warmupTasks": 200 if quick else 2_000,
     }
 
@@ -67,28 +78,20 @@ def warm_up(pool, plan):
     n = plan["warmupTasks"]
     results = [r.get() for r in [pool.apply_async(inc, (x,)) for x in range(n)]]
     check("inc warm-up", results[-1], n)
-    check("map warm-up last item", pool.map(inc, range(n))[-1], n)
+    check("map warm-up last item", pool.map(inc, range(n), plan["mapChunkSize"])[-1], n)
+    check("fib warm-up", pool.apply(fib, (10,)), 55)
     for r in [pool.apply_async(spin, (1,)) for _ in range(plan["workers"] * 2)]:
         r.get()
 
 
-def tiny_tasks(pool, n):
-    pending = [pool.apply_async(inc, (x,)) for x in range(n)]
-    for r in pending:
-        r.get()
+def all_of(pool, fn, args_list):
+    return [r.get() for r in [pool.apply_async(fn, args) for args in args_list]]
 
 
-def cpu_bound(pool, plan):
-    pending = [pool.apply_async(spin, (plan["cpuTaskMs"],)) for _ in range(plan["cpuTasks"])]
-    for r in pending:
-        r.get()
-
-
-def startup_shutdown(plan):
-    # From the constructor until `workers` tiny tasks have answered, then close() + join().
+def cold_start(plan):
+    # W5: from the constructor until one task has answered, then close() + join().
     pool = multiprocessing.Pool(plan["workers"])
-    for r in [pool.apply_async(inc, (x,)) for x in range(plan["workers"])]:
-        r.get()
+    check("cold start", pool.apply(inc, (1,)), 2)
     pool.close()
     pool.join()
 
@@ -96,20 +99,36 @@ def startup_shutdown(plan):
 def main():
     plan = {**default_plan(), **json.loads(os.environ.get("MP_BENCH_PLAN") or "{}")}
     repeat = plan["repeat"]
+    measures = {"w5ColdStart": duration(time_runs(repeat, lambda: cold_start(plan)))}
     map_input = list(range(plan["mapItems"]))
+    payload = array("d", (i % 1024 for i in range(plan["bulkBytes"] // 8)))
+    payload_sum = sum(payload)
     with multiprocessing.Pool(plan["workers"]) as pool:
         warm_up(pool, plan)
-        measures = {
-            "tinyTasks": rate(plan["tinyTasks"], time_runs(repeat, lambda: tiny_tasks(pool, plan["tinyTasks"])), "tasks/s"),
-            "map": rate(plan["mapItems"], time_runs(repeat, lambda: pool.map(inc, map_input)), "items/s"),
-            "cpuBound": duration(time_runs(repeat, lambda: cpu_bound(pool, plan))),
-        }
-    measures["startupShutdown"] = duration(time_runs(repeat, lambda: startup_shutdown(plan)))
+        measures["w1TinyTasks"] = rate(
+            plan["tinyTasks"], time_runs(repeat, lambda: all_of(pool, inc, [(x,) for x in range(plan["tinyTasks"])])), "tasks/s"
+        )
+
+        def mapped():
+            check("map last item", pool.map(inc, map_input, plan["mapChunkSize"])[-1], plan["mapItems"])
+
+        measures["w2Map"] = rate(plan["mapItems"], time_runs(repeat, mapped), "items/s")
+        sequential = time_runs(repeat, lambda: [fib(plan["fibN"]) for _ in range(plan["fibTasks"])])
+        pooled = time_runs(repeat, lambda: all_of(pool, fib, [(plan["fibN"],)] * plan["fibTasks"]))
+        speed_ups = [s / p for s, p in zip(sequential, pooled)]
+        measures["w3SpeedUp"] = {"value": statistics.median(speed_ups), "unit": "x sequential", "better": "higher", "samples": speed_ups}
+
+        def bulk():
+            sums = all_of(pool, sum_array, [(payload,)] * plan["bulkTasks"])
+            check("sum", sums[-1], payload_sum)
+
+        measures["w4BulkCopy"] = rate(plan["bulkTasks"] * plan["bulkBytes"] / 2 ** 20, time_runs(repeat, bulk), "MiB/s")
     start_method = multiprocessing.get_start_method()
     print(json.dumps({
         "library": "python",
         "version": platform.python_version(),
-        "mapHow": "pool.map, default chunksize",
+        "kind": "process",
+        "mapHow": "pool.map(inc, items, 10000)",
         "settings": f"multiprocessing.Pool(workers), start method {start_method!r}",
         "startMethod": start_method,
         "executable": sys.executable,

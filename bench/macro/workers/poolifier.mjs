@@ -1,5 +1,5 @@
-// poolifier's worker: the shared tasks as named task functions for pool.execute(data, name).
+// poolifier's thread worker: the shared tasks as named task functions for pool.execute(data, name).
 import { ThreadWorker } from "poolifier";
-import { inc, incAll, spin } from "./tasks.mjs";
+import { fib, inc, incAll, spin, sumArray } from "./tasks.mjs";
 
-export default new ThreadWorker({ inc, incAll, spin });
+export default new ThreadWorker({ inc, incAll, fib, sumArray, spin });

@@ -1,5 +1,5 @@
-// workerpool's worker: the shared tasks, registered by name for pool.exec(name, args).
+// workerpool's worker (a thread or a child process): the shared tasks, registered by name for pool.exec(name, args).
 import workerpool from "workerpool";
-import { inc, incAll, spin } from "./tasks.mjs";
+import { fib, inc, incAll, spin, sumArray } from "./tasks.mjs";
 
-workerpool.worker({ inc, incAll, spin });
+workerpool.worker({ inc, incAll, fib, sumArray, spin });
