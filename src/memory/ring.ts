@@ -45,6 +45,8 @@
  *   byte 144  word 36  writersWaiting
  *   byte 148  word 37  writerClosed   set by the pipe end that writes here (EOF once drained)
  *   byte 152  word 38  readerClosed   set by the pipe end that reads here (EPIPE for writers)
+ *   byte 160  word 40  doorbell       1 while a reader woken by a message of its own has been sent one
+ *                                     it has not answered (see claimDoorbell; the pool's result rings)
  *   byte 192  f64  24  spillHead      ticket of the oldest spill segment (0: none)
  *   byte 200  f64  25  spillTail      ticket of the newest spill segment
  *   byte 208  f64  26  spillFree      ticket of a drained segment kept for reuse (0: none)
@@ -77,6 +79,7 @@ const SPACE_SEQ = 35;
 const WRITERS_WAITING = 36;
 const WRITER_CLOSED = 37;
 const READER_CLOSED = 38;
+const DOORBELL = 40;
 /** Byte offset of spillHead, spillTail and spillFree (three f64 words). */
 const SPILL_TICKETS = 192;
 const HEADER_BYTES = 256;
@@ -248,6 +251,21 @@ export class MessageRing {
   closeReader(): void {
     Atomics.store(this.#ctl, READER_CLOSED, 1);
     this.#signalAll(SPACE_SEQ, WRITERS_WAITING);
+  }
+
+  /**
+   * For a ring whose one reader is woken by a message sent beside it rather than by
+   * the ring's own wait (a pool's result ring: its reader is the parent's event loop).
+   * A writer calls this after writing: true means the reader may not look again by
+   * itself, so send it the message; false means a message is already on its way.
+   */
+  claimDoorbell(): boolean {
+    return Atomics.exchange(this.#ctl, DOORBELL, 1) === 0;
+  }
+
+  /** The reader, on that message, before it reads: frames written from now on ring again. */
+  answerDoorbell(): void {
+    Atomics.store(this.#ctl, DOORBELL, 0);
   }
 
   // ---------------------------------------------------------------- producer side

@@ -215,7 +215,7 @@ export class Pool {
       backend,
       resourceLimits,
       maxTasks,
-      nextBootstrap: (): PoolBootstrap => ({
+      nextBootstrap: (): Omit<PoolBootstrap, "results"> => ({
         ...commonBootstrap({ ...nextChildIdentity("PoolWorker"), daemon: true, modules }),
         role: "pool",
         initializer,

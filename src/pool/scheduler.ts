@@ -23,9 +23,13 @@ import type { TransferListItem } from "node:worker_threads";
 import type { ResourceLimits, WorkerBackend, WorkerExit, WorkerHandle } from "../backends/backend.ts";
 import { TimeoutError, WorkerLostError } from "../errors.ts";
 import { findUncloneable, uncloneableError } from "../wire/clone-check.ts";
-import { decodeError, loadErrorClasses } from "../wire/errors.ts";
+import { withMemoryKind } from "../memory/kind.ts";
+import { CLOSED, MessageRing, NOTHING } from "../memory/ring.ts";
+import { unlinkShm } from "../memory/shm.ts";
+import { decodeError, encodeError, loadErrorClasses } from "../wire/errors.ts";
+import { decodeFrame } from "../wire/message-codec.ts";
 import { explainSourceError, type FunctionRef } from "../wire/functions.ts";
-import type { PoolBootstrap, TaskMessage, WorkerMessage } from "../wire/protocol.ts";
+import type { PoolBootstrap, ResultMessage, TaskMessage, WorkerMessage } from "../wire/protocol.ts";
 import { decodeFromWire } from "../wire/serialize.ts";
 import { FunctionTable } from "./function-table.ts";
 import { Job, type JobSink, type Source, type Task } from "./job.ts";
@@ -34,6 +38,18 @@ import { DurationSamples, type PoolStats } from "./stats.ts";
 import { PIPELINE_DEPTH, PIPELINE_MAX_TASK_MS, PoolWorker, WorkerState } from "./worker-slot.ts";
 
 export { Job, type JobSink, type Source, type Task } from "./job.ts";
+
+/**
+ * Data bytes of a worker's result ring: answers up to a quarter of it go through the
+ * ring, bigger ones as messages (see the worker's writeResult).
+ */
+const RESULT_RING_BYTES = 1 << 20;
+
+/** Unlinks the OS name of a result ring in OS shared memory (the memory stays mapped where it is open). */
+function forgetRingName(ring: MessageRing): void {
+  const { region } = ring.state;
+  if (region.kind === "shm") unlinkShm(region.name);
+}
 
 /** This many workers in a row dying before they are ready breaks the pool (a start-up failure that repeats). */
 const MAX_START_DEATHS = 5;
@@ -44,8 +60,8 @@ const RESPAWN_PAUSE_MAX_MS = 2_000;
 export interface SchedulerOptions {
   processes: number;
   backend: WorkerBackend;
-  /** The start-up data of the next worker (its name included). */
-  nextBootstrap(): PoolBootstrap;
+  /** The start-up data of the next worker (its name included); the scheduler adds its result ring. */
+  nextBootstrap(): Omit<PoolBootstrap, "results">;
   resourceLimits: ResourceLimits | undefined;
   maxTasks: number | null;
 }
@@ -123,12 +139,15 @@ export class Scheduler {
    * Returns false when it could not.
    */
   #spawn(): boolean {
-    const bootstrap = this.#options.nextBootstrap();
+    const backend = this.#options.backend;
+    // In the memory the worker can map: this process's for a thread, OS shared memory for a process.
+    const results = withMemoryKind(backend.method === "process" ? "os" : "thread", () => MessageRing.create(RESULT_RING_BYTES));
+    const bootstrap: PoolBootstrap = { ...this.#options.nextBootstrap(), results: results.state };
     const name = bootstrap.identity.name;
     let worker!: PoolWorker;
     let handle: WorkerHandle;
     try {
-      handle = this.#options.backend.spawn({
+      handle = backend.spawn({
         bootstrap,
         resourceLimits: this.#options.resourceLimits,
         // `worker` is unset only if spawn() threw after the child was forked (its bootstrap could
@@ -139,10 +158,11 @@ export class Scheduler {
         },
       });
     } catch (error) {
+      forgetRingName(results);
       this.#startFailed(`${name} could not be started: ${(error as Error)?.message ?? String(error)}`, { cause: error });
       return false;
     }
-    worker = new PoolWorker(name, handle);
+    worker = new PoolWorker(name, handle, results);
     this.#workers.add(worker);
     this.#updateRef(worker);
     return true;
@@ -231,11 +251,18 @@ export class Scheduler {
   }
 
   #onMessage(worker: PoolWorker, message: WorkerMessage): void {
+    // Whatever the worker sent, it wrote the results before it into the ring first.
+    if (message.type === "results") worker.results.answerDoorbell();
+    this.#drainResults(worker);
     switch (message.type) {
+      case "results":
+        break;
       case "result":
-        this.#onResult(worker, message);
+        this.#takeAnswer(worker, message);
         break;
       case "ready":
+        // The worker has mapped its ring: its OS name can go (the mappings stay).
+        forgetRingName(worker.results);
         if (worker.state !== WorkerState.Starting) return;
         worker.state = WorkerState.Ready;
         this.#startDeaths = 0;
@@ -256,7 +283,37 @@ export class Scheduler {
     }
   }
 
-  #onResult(worker: PoolWorker, message: Extract<WorkerMessage, { type: "result" }>): void {
+  /** Takes every answer waiting in the worker's result ring, in order. */
+  #drainResults(worker: PoolWorker): void {
+    const ring = worker.results;
+    while (ring.size > 0) {
+      let answer: unknown;
+      try {
+        answer = ring.tryRead(decodeFrame);
+      } catch (error) {
+        // Our own encoding, so this should not happen; the frame was consumed: it answered the next task.
+        const task = worker.inflight[0];
+        answer = { type: "result", seq: worker.nextSeq, job: task?.job.id ?? -1, chunk: task?.chunk ?? -1, ok: false, error: encodeError(error) };
+      }
+      if (answer === NOTHING || answer === CLOSED) break;
+      this.#takeAnswer(worker, answer as ResultMessage);
+    }
+  }
+
+  /** Takes answers in the order the worker numbered them, holding one that came early. */
+  #takeAnswer(worker: PoolWorker, message: ResultMessage): void {
+    if (message.seq !== worker.nextSeq) {
+      worker.early.set(message.seq, message);
+      return;
+    }
+    for (let next: ResultMessage | undefined = message; next; next = worker.early.get(worker.nextSeq)) {
+      worker.early.delete(worker.nextSeq);
+      worker.nextSeq++;
+      this.#onResult(worker, next);
+    }
+  }
+
+  #onResult(worker: PoolWorker, message: ResultMessage): void {
     if (worker.state === WorkerState.Doomed) return;
     const task = worker.inflight.shift();
     if (!task || task.job.id !== message.job || task.chunk !== message.chunk) return;
@@ -330,6 +387,9 @@ export class Scheduler {
   }
 
   #onExit(worker: PoolWorker, exit: WorkerExit): void {
+    // Answers the worker wrote before it died are still in shared memory: they are taken, not lost.
+    this.#drainResults(worker);
+    forgetRingName(worker.results);
     this.#workers.delete(worker);
     this.#removeIdle(worker);
     if (worker.timer) clearTimeout(worker.timer);

@@ -3,6 +3,8 @@
  * tasks posted to it (the first one is the task it is running).
  */
 import type { WorkerHandle } from "../backends/backend.ts";
+import type { MessageRing } from "../memory/ring.ts";
+import type { ResultMessage } from "../wire/protocol.ts";
 import type { Task } from "./job.ts";
 
 export enum WorkerState {
@@ -36,9 +38,16 @@ export class PoolWorker {
   readonly knownFns: boolean[] = [];
   #origin: string | undefined;
 
+  /** The seq of the answer to take next (ResultMessage.seq). */
+  nextSeq = 0;
+  /** Answers that came ahead of their turn (a message overtaking the ring), by seq. */
+  readonly early = new Map<number, ResultMessage>();
+
   constructor(
     readonly name: string,
     readonly handle: WorkerHandle,
+    /** Where the worker writes its answers (PoolBootstrap.results). */
+    readonly results: MessageRing,
   ) {}
 
   get origin(): string {

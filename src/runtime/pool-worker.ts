@@ -1,7 +1,8 @@
 /**
  * A pool worker's loop (CPython's pool.worker): run the initializer once, say
  * "ready", then run the tasks the parent posts, one at a time and in order, and
- * post each chunk's results. After maxTasksPerChild tasks it says "retiring" and
+ * answer each chunk, in order: in the result ring (see writeResult), or as a
+ * message when it cannot go there. After maxTasksPerChild tasks it says "retiring" and
  * exits; a "stop" message ends it once the current task is done.
  *
  * The parent may post a task while another is still running here (pipelining);
@@ -9,12 +10,14 @@
  * task's end.
  */
 import type { TransferListItem } from "node:worker_threads";
+import { MessageRing } from "../memory/ring.ts";
 import { isTransfer } from "../transfer.ts";
 import { uncloneableError } from "../wire/clone-check.ts";
 import { encodeError } from "../wire/errors.ts";
 import { loadFunction } from "../wire/functions.ts";
 import type { FunctionRef } from "../wire/functions.ts";
-import type { ParentMessage, PoolBootstrap, TaskMessage, WorkerMessage } from "../wire/protocol.ts";
+import type { ParentMessage, PoolBootstrap, ResultMessage, TaskMessage } from "../wire/protocol.ts";
+import { dropOutgoing, encodeOutgoing, type Outgoing } from "../wire/message-codec.ts";
 import { decodeFromWire, encodeForWire, revivalsSettled } from "../wire/serialize.ts";
 import type { ParentChannel } from "./channel.ts";
 
@@ -40,10 +43,15 @@ async function loadTask(id: number): Promise<Task> {
   return fn;
 }
 
-type Outcome = { message: WorkerMessage; transfer?: TransferListItem[] | undefined };
+/**
+ * A chunk's answer, numbered (`seq`) when it is sent. `raw`: the values before
+ * encodeForWire, when it replaced library objects in them (the result ring's codec
+ * carries those itself).
+ */
+type Outcome = { message: ResultMessage; transfer?: TransferListItem[] | undefined; raw?: unknown[] };
 
 function failed(task: TaskMessage, error: unknown): Outcome {
-  return { message: { type: "result", job: task.job, chunk: task.chunk, ok: false, error: encodeError(error) } };
+  return { message: { type: "result", seq: -1, job: task.job, chunk: task.chunk, ok: false, error: encodeError(error) } };
 }
 
 /**
@@ -124,19 +132,46 @@ function resultOf(task: TaskMessage, values: unknown[], transfer: TransferListIt
       try {
         const encoded = encodeForWire(values);
         return {
-          message: { type: "result", job: task.job, chunk: task.chunk, ok: true, values: encoded.value as unknown[], wired: encoded.wired },
+          message: { type: "result", seq: -1, job: task.job, chunk: task.chunk, ok: true, values: encoded.value as unknown[], wired: encoded.wired },
           transfer,
+          ...(encoded.wired ? { raw: values } : {}),
         };
       } catch (error) {
         return failed(task, error);
       }
     }
   }
-  return { message: { type: "result", job: task.job, chunk: task.chunk, ok: true, values, wired: false }, transfer };
+  return { message: { type: "result", seq: -1, job: task.job, chunk: task.chunk, ok: true, values, wired: false }, transfer };
+}
+
+/**
+ * Writes a chunk's result into the result ring, and rings the parent's doorbell if
+ * no ring is on its way. False when the result must go as a message instead: it
+ * transfers buffers, cannot be encoded for the ring (the message path then names
+ * what cannot be cloned), or is big enough to leave the ring (a message carries it
+ * with one copy fewer, and in OS memory an out-of-ring frame costs a segment).
+ */
+function writeResult(ring: MessageRing, channel: ParentChannel, outcome: Outcome): boolean {
+  if (outcome.transfer !== undefined) return false;
+  let encoded: Outgoing;
+  const { message, raw } = outcome;
+  try {
+    const plain = raw && message.ok ? { ...message, values: raw, wired: false } : message;
+    encoded = encodeOutgoing(plain, "a task's result back to the caller", ring.owner);
+  } catch {
+    return false;
+  }
+  if (encoded.length > ring.capacity >> 2) {
+    dropOutgoing(encoded);
+    return false;
+  }
+  ring.tryWrite(encoded.kind, encoded.bytes, encoded.length);
+  if (ring.claimDoorbell()) channel.post({ type: "results" });
+  return true;
 }
 
 /** Posts a chunk's result; a result that cannot be cloned fails that task only. */
-function postResult(channel: ParentChannel, task: TaskMessage, message: WorkerMessage, transfer?: TransferListItem[]): void {
+function postResult(channel: ParentChannel, task: TaskMessage, message: ResultMessage, transfer?: TransferListItem[]): void {
   try {
     channel.post(message, transfer);
   } catch (cloneError) {
@@ -156,7 +191,7 @@ function postResult(channel: ParentChannel, task: TaskMessage, message: WorkerMe
       }
       error = uncloneableError(values[bad], `results[${task.start + bad}]`, "a task's result back to the caller", cloneError);
     }
-    channel.post({ type: "result", job: task.job, chunk: task.chunk, ok: false, error: encodeError(error) });
+    channel.post({ type: "result", seq: message.seq, job: task.job, chunk: task.chunk, ok: false, error: encodeError(error) });
   }
 }
 
@@ -177,10 +212,13 @@ export async function runPoolWorker(data: PoolBootstrap, channel: ParentChannel)
   let running = false;
   let stopping = false;
   let completed = 0;
+  const results = MessageRing.open(data.results);
+  let answered = 0;
 
-  /** Posts a finished chunk; retires the worker after its maxTasksPerChild-th. */
+  /** Answers a finished chunk; retires the worker after its maxTasksPerChild-th. */
   const finish = (task: TaskMessage, outcome: Outcome): void => {
-    postResult(channel, task, outcome.message, outcome.transfer);
+    outcome.message.seq = answered++;
+    if (!writeResult(results, channel, outcome)) postResult(channel, task, outcome.message, outcome.transfer);
     completed++;
     if (data.maxTasks !== null && completed >= data.maxTasks) {
       channel.post({ type: "retiring" });

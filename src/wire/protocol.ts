@@ -3,6 +3,7 @@
  * Payloads that may hold library objects carry `wired: true` after encodeForWire
  * replaced them, so the receiver revives only when needed.
  */
+import type { RingState } from "../memory/ring.ts";
 import type { ProcessIdentity } from "../process-identity.ts";
 import type { EncodedError } from "./errors.ts";
 import type { FunctionRef } from "./functions.ts";
@@ -33,6 +34,11 @@ export interface PoolBootstrap extends BootstrapCommon {
   initArgsWired: boolean;
   /** Retire after this many tasks (maxTasksPerChild); null: never. */
   maxTasks: number | null;
+  /**
+   * The ring the worker writes its results into (see ResultsMessage): shared memory
+   * outlives the worker, so a result written before it died is still read.
+   */
+  results: RingState;
 }
 
 export interface ProcessBootstrap extends BootstrapCommon {
@@ -101,9 +107,23 @@ export interface StartupFailedMessage {
   error: EncodedError;
 }
 
+/**
+ * A chunk's answer. `seq` numbers a worker's answers from 0: they come through the
+ * result ring or as messages, and the parent takes them in this order.
+ */
 export type ResultMessage =
-  | { type: "result"; job: number; chunk: number; ok: true; values: unknown[]; wired: boolean }
-  | { type: "result"; job: number; chunk: number; ok: false; error: EncodedError };
+  | { type: "result"; seq: number; job: number; chunk: number; ok: true; values: unknown[]; wired: boolean }
+  | { type: "result"; seq: number; job: number; chunk: number; ok: false; error: EncodedError };
+
+/**
+ * Results wait in the worker's result ring (PoolBootstrap.results): the doorbell
+ * that wakes the parent, sent only when the ring says none is on its way already,
+ * so results written while the parent is busy cost no message at all. Every other
+ * message from the worker is read after the results written before it.
+ */
+export interface ResultsMessage {
+  type: "results";
+}
 
 /** The worker reached maxTasksPerChild and will exit once this is sent. */
 export interface RetiringMessage {
@@ -126,4 +146,4 @@ export interface CrashedMessage {
   error: EncodedError;
 }
 
-export type WorkerMessage = ReadyMessage | StartupFailedMessage | ResultMessage | RetiringMessage | StolenMessage | CrashedMessage;
+export type WorkerMessage = ReadyMessage | StartupFailedMessage | ResultMessage | ResultsMessage | RetiringMessage | StolenMessage | CrashedMessage;
