@@ -215,7 +215,7 @@ export class Pool {
       backend,
       resourceLimits,
       maxTasks,
-      nextBootstrap: (): Omit<PoolBootstrap, "results"> => ({
+      nextBootstrap: (): Omit<PoolBootstrap, "results" | "tasks"> => ({
         ...commonBootstrap({ ...nextChildIdentity("PoolWorker"), daemon: true, modules }),
         role: "pool",
         initializer,

@@ -27,7 +27,7 @@ import { withMemoryKind } from "../memory/kind.ts";
 import { CLOSED, MessageRing, NOTHING } from "../memory/ring.ts";
 import { unlinkShm } from "../memory/shm.ts";
 import { decodeError, encodeError, loadErrorClasses } from "../wire/errors.ts";
-import { decodeFrame } from "../wire/message-codec.ts";
+import { decodeFrame, dropOutgoing, encodeOutgoing, type Outgoing } from "../wire/message-codec.ts";
 import { explainSourceError, type FunctionRef } from "../wire/functions.ts";
 import type { PoolBootstrap, ResultMessage, TaskMessage, WorkerMessage } from "../wire/protocol.ts";
 import { decodeFromWire } from "../wire/serialize.ts";
@@ -40,10 +40,11 @@ import { PIPELINE_DEPTH, PIPELINE_MAX_TASK_MS, PoolWorker, WorkerState } from ".
 export { Job, type JobSink, type Source, type Task } from "./job.ts";
 
 /**
- * Data bytes of a worker's result ring: answers up to a quarter of it go through the
- * ring, bigger ones as messages (see the worker's writeResult).
+ * Data bytes of a worker's task ring and of its result ring: a task or an answer up to
+ * a quarter of it goes through the ring, a bigger one as a message (#writeTask, and
+ * the worker's writeResult).
  */
-const RESULT_RING_BYTES = 1 << 20;
+const RING_BYTES = 1 << 20;
 
 /** Unlinks the OS name of a result ring in OS shared memory (the memory stays mapped where it is open). */
 function forgetRingName(ring: MessageRing): void {
@@ -60,8 +61,8 @@ const RESPAWN_PAUSE_MAX_MS = 2_000;
 export interface SchedulerOptions {
   processes: number;
   backend: WorkerBackend;
-  /** The start-up data of the next worker (its name included); the scheduler adds its result ring. */
-  nextBootstrap(): Omit<PoolBootstrap, "results">;
+  /** The start-up data of the next worker (its name included); the scheduler adds its rings. */
+  nextBootstrap(): Omit<PoolBootstrap, "results" | "tasks">;
   resourceLimits: ResourceLimits | undefined;
   maxTasks: number | null;
 }
@@ -141,8 +142,11 @@ export class Scheduler {
   #spawn(): boolean {
     const backend = this.#options.backend;
     // In the memory the worker can map: this process's for a thread, OS shared memory for a process.
-    const results = withMemoryKind(backend.method === "process" ? "os" : "thread", () => MessageRing.create(RESULT_RING_BYTES));
-    const bootstrap: PoolBootstrap = { ...this.#options.nextBootstrap(), results: results.state };
+    const [results, tasks] = withMemoryKind(backend.method === "process" ? "os" : "thread", () => [
+      MessageRing.create(RING_BYTES),
+      MessageRing.create(RING_BYTES),
+    ]);
+    const bootstrap: PoolBootstrap = { ...this.#options.nextBootstrap(), results: results.state, tasks: tasks.state };
     const name = bootstrap.identity.name;
     let worker!: PoolWorker;
     let handle: WorkerHandle;
@@ -159,10 +163,11 @@ export class Scheduler {
       });
     } catch (error) {
       forgetRingName(results);
+      forgetRingName(tasks);
       this.#startFailed(`${name} could not be started: ${(error as Error)?.message ?? String(error)}`, { cause: error });
       return false;
     }
-    worker = new PoolWorker(name, handle, results);
+    worker = new PoolWorker(name, handle, results, tasks);
     this.#workers.add(worker);
     this.#updateRef(worker);
     return true;
@@ -261,8 +266,9 @@ export class Scheduler {
         this.#takeAnswer(worker, message);
         break;
       case "ready":
-        // The worker has mapped its ring: its OS name can go (the mappings stay).
+        // The worker has mapped its rings: their OS names can go (the mappings stay).
         forgetRingName(worker.results);
+        forgetRingName(worker.tasks);
         if (worker.state !== WorkerState.Starting) return;
         worker.state = WorkerState.Ready;
         this.#startDeaths = 0;
@@ -371,12 +377,22 @@ export class Scheduler {
   }
 
   #onStolen(worker: PoolWorker, jobId: number, chunk: number): void {
-    const index = worker.inflight.findIndex((task, i) => i > 0 && task.job.id === jobId && task.chunk === chunk);
+    // The worker answers "stolen" only for a task it had not started, which may be first
+    // in line by now: the answers to the tasks before it were read with this message.
+    const index = worker.inflight.findIndex((task) => task.job.id === jobId && task.chunk === chunk);
     if (index < 0) return;
     const [task] = worker.inflight.splice(index, 1);
     task!.stealing = false;
     task!.job.running--;
     worker.sent--;
+    if (index === 0) {
+      if (worker.timer) {
+        clearTimeout(worker.timer);
+        worker.timer = undefined;
+      }
+      if (worker.inflight.length > 0) this.#started(worker, performance.now());
+      else if (worker.state === WorkerState.Ready) this.#makeIdle(worker);
+    }
     this.#updateRef(worker);
     if (task!.job.cancelled) {
       this.finishIfDone(task!.job);
@@ -390,6 +406,7 @@ export class Scheduler {
     // Answers the worker wrote before it died are still in shared memory: they are taken, not lost.
     this.#drainResults(worker);
     forgetRingName(worker.results);
+    forgetRingName(worker.tasks);
     this.#workers.delete(worker);
     this.#removeIdle(worker);
     if (worker.timer) clearTimeout(worker.timer);
@@ -518,11 +535,12 @@ export class Scheduler {
     const fnId = job.fnId;
     const known = worker.knownFns[fnId] === true;
     // Two literal shapes rather than `ref: undefined`: an absent key costs nothing to clone.
+    const seq = worker.taskSeq;
     const message: TaskMessage = known
-      ? { type: "task", job: job.id, chunk: task.chunk, fn: fnId, items: task.items, star: job.star, wired: task.wired, start: task.start }
-      : { type: "task", job: job.id, chunk: task.chunk, fn: fnId, ref: job.fn, items: task.items, star: job.star, wired: task.wired, start: task.start };
+      ? { type: "task", seq, job: job.id, chunk: task.chunk, fn: fnId, items: task.items, star: job.star, wired: task.wired, start: task.start }
+      : { type: "task", seq, job: job.id, chunk: task.chunk, fn: fnId, ref: job.fn, items: task.items, star: job.star, wired: task.wired, start: task.start };
     try {
-      worker.handle.post(message, job.transfer);
+      if (!this.#writeTask(worker, task, message)) worker.handle.post(message, job.transfer);
     } catch (error) {
       // Nothing was sent; only this task fails and the worker takes the next one.
       if (worker.inflight.length === 0 && worker.state === WorkerState.Ready) this.#makeIdle(worker);
@@ -530,7 +548,8 @@ export class Scheduler {
       this.finishIfDone(job);
       return;
     }
-    // Only a message that was posted taught the worker the function.
+    // Only a task that was sent taught the worker the function, and used up its seq.
+    worker.taskSeq++;
     if (!known) worker.knownFns[fnId] = true;
     job.running++;
     worker.sent++;
@@ -544,6 +563,31 @@ export class Scheduler {
       this.#removeIdle(worker);
       this.#maintain();
     }
+  }
+
+  /**
+   * Writes a task into the worker's task ring, and rings its doorbell if none is on
+   * its way. False when it must be posted instead: it transfers buffers, carries
+   * library objects (their wire form is revived by the message path), cannot be
+   * encoded for the ring (the post then says what cannot be cloned), or is big
+   * enough to leave the ring.
+   */
+  #writeTask(worker: PoolWorker, task: Task, message: TaskMessage): boolean {
+    if (task.job.transfer !== undefined || task.wired) return false;
+    const ring = worker.tasks;
+    let encoded: Outgoing;
+    try {
+      encoded = encodeOutgoing(message, "a task to a pool worker", ring.owner);
+    } catch {
+      return false;
+    }
+    if (encoded.length > ring.capacity >> 2) {
+      dropOutgoing(encoded);
+      return false;
+    }
+    ring.tryWrite(encoded.kind, encoded.bytes, encoded.length);
+    if (ring.claimDoorbell()) worker.handle.post({ type: "tasks" });
+    return true;
   }
 
   #sendError(task: Task, error: unknown): unknown {

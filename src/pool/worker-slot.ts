@@ -38,6 +38,8 @@ export class PoolWorker {
   readonly knownFns: boolean[] = [];
   #origin: string | undefined;
 
+  /** The seq of the next task sent to this worker (TaskMessage.seq). */
+  taskSeq = 0;
   /** The seq of the answer to take next (ResultMessage.seq). */
   nextSeq = 0;
   /** Answers that came ahead of their turn (a message overtaking the ring), by seq. */
@@ -48,6 +50,8 @@ export class PoolWorker {
     readonly handle: WorkerHandle,
     /** Where the worker writes its answers (PoolBootstrap.results). */
     readonly results: MessageRing,
+    /** Where its tasks are written (PoolBootstrap.tasks). */
+    readonly tasks: MessageRing,
   ) {}
 
   get origin(): string {

@@ -10,14 +10,14 @@
  * task's end.
  */
 import type { TransferListItem } from "node:worker_threads";
-import { MessageRing } from "../memory/ring.ts";
+import { CLOSED, MessageRing, NOTHING } from "../memory/ring.ts";
 import { isTransfer } from "../transfer.ts";
 import { uncloneableError } from "../wire/clone-check.ts";
 import { encodeError } from "../wire/errors.ts";
 import { loadFunction } from "../wire/functions.ts";
 import type { FunctionRef } from "../wire/functions.ts";
 import type { ParentMessage, PoolBootstrap, ResultMessage, TaskMessage } from "../wire/protocol.ts";
-import { dropOutgoing, encodeOutgoing, type Outgoing } from "../wire/message-codec.ts";
+import { decodeFrame, dropOutgoing, encodeOutgoing, type Outgoing } from "../wire/message-codec.ts";
 import { decodeFromWire, encodeForWire, revivalsSettled } from "../wire/serialize.ts";
 import type { ParentChannel } from "./channel.ts";
 
@@ -214,6 +214,32 @@ export async function runPoolWorker(data: PoolBootstrap, channel: ParentChannel)
   let completed = 0;
   const results = MessageRing.open(data.results);
   let answered = 0;
+  const taskRing = MessageRing.open(data.tasks);
+  /** The seq of the task to queue next, and tasks that came ahead of their turn. */
+  let nextTask = 0;
+  const early = new Map<number, TaskMessage>();
+
+  const accept = (task: TaskMessage): void => {
+    if (task.seq !== nextTask) {
+      early.set(task.seq, task);
+      return;
+    }
+    for (let next: TaskMessage | undefined = task; next; next = early.get(nextTask)) {
+      early.delete(nextTask);
+      nextTask++;
+      if (next.ref !== undefined) refs[next.fn] = next.ref;
+      queue.push(next);
+    }
+  };
+
+  /** Queues every task waiting in the ring. */
+  const takeTasks = (): void => {
+    for (;;) {
+      const task = taskRing.tryRead(decodeFrame);
+      if (task === NOTHING || task === CLOSED) return;
+      accept(task as TaskMessage);
+    }
+  };
 
   /** Answers a finished chunk; retires the worker after its maxTasksPerChild-th. */
   const finish = (task: TaskMessage, outcome: Outcome): void => {
@@ -233,7 +259,10 @@ export async function runPoolWorker(data: PoolBootstrap, channel: ParentChannel)
    */
   const pump = (): void => {
     running = true;
-    while (queue.length > 0) {
+    for (;;) {
+      // A busy worker finds the tasks queued meanwhile in its ring, without a message or a sleep.
+      if (taskRing.size > 0) takeTasks();
+      if (queue.length === 0) break;
       const task = queue.shift()!;
       const outcome = runChunk(task);
       if (outcome instanceof Promise) {
@@ -251,17 +280,26 @@ export async function runPoolWorker(data: PoolBootstrap, channel: ParentChannel)
 
   channel.onMessage((message: ParentMessage) => {
     switch (message.type) {
+      case "tasks":
+        taskRing.answerDoorbell();
+        takeTasks();
+        if (!running) pump();
+        break;
       case "task":
-        if (message.ref !== undefined) refs[message.fn] = message.ref;
-        queue.push(message);
+        // The tasks written into the ring before this one was posted come first.
+        takeTasks();
+        accept(message);
         if (!running) pump();
         break;
       case "steal": {
+        takeTasks();
         const index = queue.findIndex((task) => task.job === message.job && task.chunk === message.chunk);
         if (index >= 0) {
           queue.splice(index, 1);
           channel.post({ type: "stolen", job: message.job, chunk: message.chunk });
         }
+        // The ring may have held other tasks, now queued here: run them.
+        if (!running && queue.length > 0) pump();
         break;
       }
       case "stop":

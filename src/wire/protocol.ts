@@ -39,6 +39,8 @@ export interface PoolBootstrap extends BootstrapCommon {
    * outlives the worker, so a result written before it died is still read.
    */
   results: RingState;
+  /** The ring the parent writes this worker's tasks into (see TasksMessage). */
+  tasks: RingState;
 }
 
 export interface ProcessBootstrap extends BootstrapCommon {
@@ -52,6 +54,11 @@ export type BootstrapData = PoolBootstrap | ProcessBootstrap;
 /** One chunk of a pool job: call `fn` on each item (spread when `star`). */
 export interface TaskMessage {
   type: "task";
+  /**
+   * Numbers a worker's tasks from 0: they come through its task ring or as messages
+   * (those with a transfer list, or too big for the ring), and it queues them in this order.
+   */
+  seq: number;
   job: number;
   chunk: number;
   /**
@@ -67,6 +74,15 @@ export interface TaskMessage {
   wired: boolean;
   /** Index of items[0] in the job's input, to name a bad result; null for apply (one call, one result). */
   start: number | null;
+}
+
+/**
+ * Tasks wait in the worker's task ring (PoolBootstrap.tasks): the doorbell that wakes
+ * a worker, sent only when the ring says none is on its way already, so tasks queued
+ * while the worker runs others cost no message.
+ */
+export interface TasksMessage {
+  type: "tasks";
 }
 
 /** What a Process runs: a function, or an instance of an exported Process subclass. */
@@ -92,7 +108,7 @@ export interface StealMessage {
   chunk: number;
 }
 
-export type ParentMessage = TaskMessage | RunMessage | StopMessage | StealMessage;
+export type ParentMessage = TaskMessage | TasksMessage | RunMessage | StopMessage | StealMessage;
 
 // ------------------------------------------------------------ worker -> parent
 
