@@ -27,7 +27,8 @@ import { withMemoryKind } from "../memory/kind.ts";
 import { CLOSED, MessageRing, NOTHING } from "../memory/ring.ts";
 import { unlinkShm } from "../memory/shm.ts";
 import { decodeError, encodeError, loadErrorClasses } from "../wire/errors.ts";
-import { decodeFrame, dropOutgoing, encodeOutgoing, type Outgoing } from "../wire/message-codec.ts";
+import { decodeFrame } from "../wire/message-codec.ts";
+import { sendThroughRing } from "../wire/ring-send.ts";
 import { explainSourceError, type FunctionRef } from "../wire/functions.ts";
 import type { PoolBootstrap, ResultMessage, TaskMessage, WorkerMessage } from "../wire/protocol.ts";
 import { decodeFromWire } from "../wire/serialize.ts";
@@ -566,28 +567,13 @@ export class Scheduler {
   }
 
   /**
-   * Writes a task into the worker's task ring, and rings its doorbell if none is on
-   * its way. False when it must be posted instead: it transfers buffers, carries
-   * library objects (their wire form is revived by the message path), cannot be
-   * encoded for the ring (the post then says what cannot be cloned), or is big
-   * enough to leave the ring.
+   * Writes a task into the worker's task ring (see sendThroughRing). False when it must
+   * be posted instead: it transfers buffers, carries library objects (their wire form
+   * is revived by the message path), or sendThroughRing declined it.
    */
   #writeTask(worker: PoolWorker, task: Task, message: TaskMessage): boolean {
     if (task.job.transfer !== undefined || task.wired) return false;
-    const ring = worker.tasks;
-    let encoded: Outgoing;
-    try {
-      encoded = encodeOutgoing(message, "a task to a pool worker", ring.owner);
-    } catch {
-      return false;
-    }
-    if (encoded.length > ring.capacity >> 2) {
-      dropOutgoing(encoded);
-      return false;
-    }
-    ring.tryWrite(encoded.kind, encoded.bytes, encoded.length);
-    if (ring.claimDoorbell()) worker.handle.post({ type: "tasks" });
-    return true;
+    return sendThroughRing(worker.tasks, message, "a task to a pool worker", () => worker.handle.post({ type: "tasks" }));
   }
 
   #sendError(task: Task, error: unknown): unknown {

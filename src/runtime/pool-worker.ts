@@ -17,7 +17,8 @@ import { encodeError } from "../wire/errors.ts";
 import { loadFunction } from "../wire/functions.ts";
 import type { FunctionRef } from "../wire/functions.ts";
 import type { ParentMessage, PoolBootstrap, ResultMessage, TaskMessage } from "../wire/protocol.ts";
-import { decodeFrame, dropOutgoing, encodeOutgoing, type Outgoing } from "../wire/message-codec.ts";
+import { decodeFrame } from "../wire/message-codec.ts";
+import { sendThroughRing } from "../wire/ring-send.ts";
 import { decodeFromWire, encodeForWire, revivalsSettled } from "../wire/serialize.ts";
 import type { ParentChannel } from "./channel.ts";
 
@@ -145,29 +146,15 @@ function resultOf(task: TaskMessage, values: unknown[], transfer: TransferListIt
 }
 
 /**
- * Writes a chunk's result into the result ring, and rings the parent's doorbell if
- * no ring is on its way. False when the result must go as a message instead: it
- * transfers buffers, cannot be encoded for the ring (the message path then names
- * what cannot be cloned), or is big enough to leave the ring (a message carries it
- * with one copy fewer, and in OS memory an out-of-ring frame costs a segment).
+ * Writes a chunk's result into the result ring (see sendThroughRing). False when it
+ * must be posted instead: it transfers buffers, or sendThroughRing declined it.
  */
 function writeResult(ring: MessageRing, channel: ParentChannel, outcome: Outcome): boolean {
   if (outcome.transfer !== undefined) return false;
-  let encoded: Outgoing;
   const { message, raw } = outcome;
-  try {
-    const plain = raw && message.ok ? { ...message, values: raw, wired: false } : message;
-    encoded = encodeOutgoing(plain, "a task's result back to the caller", ring.owner);
-  } catch {
-    return false;
-  }
-  if (encoded.length > ring.capacity >> 2) {
-    dropOutgoing(encoded);
-    return false;
-  }
-  ring.tryWrite(encoded.kind, encoded.bytes, encoded.length);
-  if (ring.claimDoorbell()) channel.post({ type: "results" });
-  return true;
+  // The ring's codec carries library objects itself: the values as they were, not their wire form.
+  const plain = raw && message.ok ? { ...message, values: raw, wired: false } : message;
+  return sendThroughRing(ring, plain, "a task's result back to the caller", () => channel.post({ type: "results" }));
 }
 
 /** Posts a chunk's result; a result that cannot be cloned fails that task only. */

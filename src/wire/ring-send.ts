@@ -1,0 +1,48 @@
+/**
+ * The one way a pool's task and result rings are written (the scheduler writes tasks,
+ * a worker writes results): the queues' codec, and the reader's doorbell message only
+ * when the ring says none is on its way (MessageRing.claimDoorbell).
+ */
+import type { MessageRing } from "../memory/ring.ts";
+import { dropOutgoing, encodeOutgoing, type Outgoing } from "./message-codec.ts";
+
+/**
+ * Writes `value` into `ring` and calls `ringDoorbell` if the reader must be told.
+ * False, writing nothing, when it should go as a message instead: it cannot be encoded
+ * for the ring (the message path then says what cannot be cloned), or it is bigger than
+ * a quarter of the ring (a message carries it with one copy fewer, and in OS memory an
+ * out-of-ring frame would cost a segment of its own).
+ */
+export function sendThroughRing(ring: MessageRing, value: unknown, what: string, ringDoorbell: () => void): boolean {
+  const limit = ring.capacity >> 2;
+  // A big typed array or buffer near the top (a task's arguments, a result) would be
+  // serialized only to be thrown away: look for one first.
+  if (holdsBinaryOver(value, limit, 4)) return false;
+  let encoded: Outgoing;
+  try {
+    encoded = encodeOutgoing(value, what, ring.owner);
+  } catch {
+    return false;
+  }
+  if (encoded.length > limit) {
+    dropOutgoing(encoded);
+    return false;
+  }
+  ring.tryWrite(encoded.kind, encoded.bytes, encoded.length);
+  if (ring.claimDoorbell()) ringDoorbell();
+  return true;
+}
+
+/** Whether `value`, looked into `depth` levels of arrays and plain objects, holds a buffer or view of more than `limit` bytes. */
+function holdsBinaryOver(value: unknown, limit: number, depth: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return value.byteLength > limit;
+  if (depth === 0) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (holdsBinaryOver(value[i], limit, depth - 1)) return true;
+    return false;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const key in value) if (holdsBinaryOver((value as Record<string, unknown>)[key], limit, depth - 1)) return true;
+  return false;
+}
