@@ -152,6 +152,11 @@ export class ClientChannel {
   close(): void {
     this.#requests.closeWriter();
     this.#replies.closeReader();
+    // Also wakes this client's own wait in readable(): nothing else would once the
+    // connection is gone, and in OS shared memory that wait (a futex on a native
+    // thread) holds the event loop, so a program that shut its manager down would
+    // never exit. No reply is read after close.
+    this.#replies.closeWriter();
   }
 }
 

@@ -342,6 +342,17 @@ test("a manager's server killed from outside: pending and later calls reject wit
   await manager.shutdown();
 });
 
+test("a program whose manager's server was killed during a call still exits by itself", T, async () => {
+  const script = new URL("../fixtures/manager-client.ts", import.meta.url).pathname;
+  const program = spawn(process.execPath, [...process.execArgv, script, "killed"], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  program.stdout!.on("data", (chunk: Buffer) => (out += chunk));
+  // A wait on the dead connection's lane that nothing wakes keeps it alive: this test then times out.
+  const code = await new Promise((resolve) => program.on("exit", resolve));
+  assert.equal(out.trim(), "ManagerClosedError");
+  assert.equal(code, 0);
+});
+
 test("a manager's server stops when its parent is SIGKILLed", T, async () => {
   const script = new URL("../fixtures/manager-client.ts", import.meta.url).pathname;
   const parent = spawn(process.execPath, [...process.execArgv, script, "parent"], { stdio: ["ignore", "pipe", "inherit"] });
