@@ -47,7 +47,7 @@ export { Job, type JobSink, type Source, type Task } from "./job.ts";
  */
 const RING_BYTES = 1 << 20;
 
-/** Unlinks the OS name of a result ring in OS shared memory (the memory stays mapped where it is open). */
+/** Unlinks the OS name of a pool ring (task or result) in OS shared memory; the memory stays mapped where it is open. */
 function forgetRingName(ring: MessageRing): void {
   const { region } = ring.state;
   if (region.kind === "shm") unlinkShm(region.name);

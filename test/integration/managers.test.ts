@@ -342,13 +342,19 @@ test("a manager's server killed from outside: pending and later calls reject wit
   await manager.shutdown();
 });
 
-test("a program whose manager's server was killed during a call still exits by itself", T, async () => {
+/** Runs test/fixtures/manager-client.ts in `mode` as a program of its own, to its exit. */
+async function runClientProgram(mode: string): Promise<{ code: number | null; out: string }> {
   const script = new URL("../fixtures/manager-client.ts", import.meta.url).pathname;
-  const program = spawn(process.execPath, [...process.execArgv, script, "killed"], { stdio: ["ignore", "pipe", "inherit"] });
+  const program = spawn(process.execPath, [...process.execArgv, script, mode], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   program.stdout!.on("data", (chunk: Buffer) => (out += chunk));
+  const code = await new Promise<number | null>((resolve) => program.on("exit", resolve));
+  return { code, out };
+}
+
+test("a program whose manager's server was killed during a call still exits by itself", T, async () => {
   // A wait on the dead connection's lane that nothing wakes keeps it alive: this test then times out.
-  const code = await new Promise((resolve) => program.on("exit", resolve));
+  const { code, out } = await runClientProgram("killed");
   assert.equal(out.trim(), "ManagerClosedError");
   assert.equal(code, 0);
 });
@@ -370,11 +376,7 @@ test("a manager's server stops when its parent is SIGKILLed", T, async () => {
 });
 
 test("a program that forgets shutdown() still exits, and its manager's server goes with it", T, async () => {
-  const script = new URL("../fixtures/manager-client.ts", import.meta.url).pathname;
-  const program = spawn(process.execPath, [...process.execArgv, script, "forget"], { stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  program.stdout!.on("data", (chunk: Buffer) => (out += chunk));
-  const code = await new Promise((resolve) => program.on("exit", resolve));
+  const { code, out } = await runClientProgram("forget");
   assert.equal(code, 0);
   const pid = Number(out.trim());
   assert.ok(pid > 0, `the program printed its server's pid (${out})`);
