@@ -2,7 +2,11 @@
  * A pool job (one submitting call), its tasks (chunks), and where its results go.
  */
 import type { TransferListItem } from "node:worker_threads";
+import type { STACK_AT_AWAIT } from "../wire/errors.ts";
 import type { FunctionRef } from "../wire/functions.ts";
+
+/** Error.captureStackTrace's target at the call, or STACK_AT_AWAIT (see withAwaitingStack). */
+export type CallerStack = { stack?: string | typeof STACK_AT_AWAIT };
 
 /** Where a job's results go (results.ts). */
 export interface JobSink {
@@ -42,8 +46,8 @@ export class Job {
     readonly fnId: number,
     readonly star: boolean,
     readonly sink: JobSink,
-    /** Holds the caller's stack (captured, formatted only if an error needs it). */
-    readonly caller: { stack?: string },
+    /** Holds the caller's stack (captured, formatted only if an error needs it), or says it is taken where a failure is awaited. */
+    readonly caller: CallerStack,
     readonly timeout: number | undefined,
     readonly transfer: readonly TransferListItem[] | undefined,
   ) {

@@ -16,6 +16,7 @@ import { checkNotImporting } from "../process-identity.ts";
 import { commonBootstrap, moduleUrls, nextChildIdentity } from "../spawn.ts";
 import { resolveStartMethod } from "../start-method.ts";
 import { uncloneableError } from "../wire/clone-check.ts";
+import { STACK_AT_AWAIT, withAwaitingStack } from "../wire/errors.ts";
 import { findSharedMemory, ipcCloneError } from "../wire/ipc-check.ts";
 import { resolveFunction } from "../wire/functions.ts";
 import type { FunctionRef } from "../wire/functions.ts";
@@ -28,7 +29,14 @@ import { ApplySink, AsyncResult, IMapIterator, MapSink, validateTimeout } from "
 import type { ResultCallbacks } from "./results.ts";
 import { Scheduler } from "./scheduler.ts";
 import type { PoolStats } from "./stats.ts";
-import type { Job, JobSink } from "./scheduler.ts";
+import type { CallerStack, Job, JobSink } from "./scheduler.ts";
+
+/** apply()'s caller: its stack is added where the failure is awaited (withAwaitingStack). */
+const AWAITING_CALLER: CallerStack = Object.freeze({ stack: STACK_AT_AWAIT });
+
+function rethrowWithAwaitingStack(error: unknown): never {
+  throw withAwaitingStack(error);
+}
 
 export interface PoolOptions {
   /** Number of workers. @default mp.cpuCount() */
@@ -253,7 +261,7 @@ export class Pool {
     job.onFinish = () => signal.removeEventListener("abort", onAbort);
   }
 
-  #submitApply<R>(fn: unknown, args: unknown, options: ApplyAsyncOptions<R> | undefined, caller: { stack?: string }): AsyncResult<R> {
+  #submitApply<R>(fn: unknown, args: unknown, options: ApplyAsyncOptions<R> | undefined, caller: CallerStack): AsyncResult<R> {
     this.#checkRunning();
     const timeout = checkSubmitOptions(options);
     const argList = args === undefined || args === null ? [] : args;
@@ -294,10 +302,9 @@ export class Pool {
    * Rejects with the task's error, or at once when the pool is not running.
    */
   apply<A extends unknown[], R>(fn: (...args: A) => R, args?: A, options?: ApplyOptions): Promise<Awaited<R>> {
-    const caller: { stack?: string } = {};
-    Error.captureStackTrace(caller, this.apply);
     try {
-      return this.#submitApply<Awaited<R>>(fn, args, options, caller).get();
+      // The caller's stack is taken where the failure is awaited, at no cost to calls that succeed.
+      return this.#submitApply<Awaited<R>>(fn, args, options, AWAITING_CALLER).get().then(undefined, rethrowWithAwaitingStack);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -308,12 +315,12 @@ export class Pool {
    * @throws Error when the pool is not running; TypeError/RangeError for bad arguments.
    */
   applyAsync<A extends unknown[], R>(fn: (...args: A) => R, args?: A, options?: ApplyAsyncOptions<Awaited<R>>): AsyncResult<Awaited<R>> {
-    const caller: { stack?: string } = {};
+    const caller: CallerStack = {};
     Error.captureStackTrace(caller, this.applyAsync);
     return this.#submitApply<Awaited<R>>(fn, args, options, caller);
   }
 
-  #submitMap<R>(fn: unknown, iterable: unknown, star: boolean, options: MapAsyncOptions<R> | undefined, caller: { stack?: string }): AsyncResult<R[]> {
+  #submitMap<R>(fn: unknown, iterable: unknown, star: boolean, options: MapAsyncOptions<R> | undefined, caller: CallerStack): AsyncResult<R[]> {
     this.#checkRunning();
     const timeout = checkSubmitOptions(options);
     checkInput(iterable);
@@ -371,7 +378,7 @@ export class Pool {
 
   /** Calls `fn` on every item, in workers, and resolves with the results in order (Python's `map`). */
   map<T, R>(fn: (item: T) => R, iterable: Iterable<T> | AsyncIterable<T>, options?: MapOptions): Promise<Awaited<R>[]> {
-    const caller: { stack?: string } = {};
+    const caller: CallerStack = {};
     Error.captureStackTrace(caller, this.map);
     try {
       return this.#submitMap<Awaited<R>>(fn, iterable, false, options, caller).get();
@@ -382,14 +389,14 @@ export class Pool {
 
   /** map() returning an AsyncResult at once (Python's `map_async`); `callback` gets the whole list. */
   mapAsync<T, R>(fn: (item: T) => R, iterable: Iterable<T> | AsyncIterable<T>, options?: MapAsyncOptions<Awaited<R>>): AsyncResult<Awaited<R>[]> {
-    const caller: { stack?: string } = {};
+    const caller: CallerStack = {};
     Error.captureStackTrace(caller, this.mapAsync);
     return this.#submitMap<Awaited<R>>(fn, iterable, false, options, caller);
   }
 
   /** Like map(), but each item is an array of arguments: `fn(...item)` (Python's `starmap`). */
   starmap<A extends unknown[], R>(fn: (...args: A) => R, iterable: Iterable<A> | AsyncIterable<A>, options?: MapOptions): Promise<Awaited<R>[]> {
-    const caller: { stack?: string } = {};
+    const caller: CallerStack = {};
     Error.captureStackTrace(caller, this.starmap);
     try {
       return this.#submitMap<Awaited<R>>(fn, iterable, true, options, caller).get();
@@ -404,12 +411,12 @@ export class Pool {
     iterable: Iterable<A> | AsyncIterable<A>,
     options?: MapAsyncOptions<Awaited<R>>,
   ): AsyncResult<Awaited<R>[]> {
-    const caller: { stack?: string } = {};
+    const caller: CallerStack = {};
     Error.captureStackTrace(caller, this.starmapAsync);
     return this.#submitMap<Awaited<R>>(fn, iterable, true, options, caller);
   }
 
-  #submitIMap<R>(fn: unknown, iterable: unknown, ordered: boolean, options: MapOptions | undefined, caller: { stack?: string }): IMapIterator<R> {
+  #submitIMap<R>(fn: unknown, iterable: unknown, ordered: boolean, options: MapOptions | undefined, caller: CallerStack): IMapIterator<R> {
     this.#checkRunning();
     const timeout = checkSubmitOptions(options);
     checkInput(iterable);
@@ -448,14 +455,14 @@ export class Pool {
    * @throws Error when the pool is not running.
    */
   imap<T, R>(fn: (item: T) => R, iterable: Iterable<T> | AsyncIterable<T>, options?: MapOptions): IMapIterator<Awaited<R>> {
-    const caller: { stack?: string } = {};
+    const caller: CallerStack = {};
     Error.captureStackTrace(caller, this.imap);
     return this.#submitIMap<Awaited<R>>(fn, iterable, true, options, caller);
   }
 
   /** Like imap(), but yields results in the order they finish (Python's `imap_unordered`). */
   imapUnordered<T, R>(fn: (item: T) => R, iterable: Iterable<T> | AsyncIterable<T>, options?: MapOptions): IMapIterator<Awaited<R>> {
-    const caller: { stack?: string } = {};
+    const caller: CallerStack = {};
     Error.captureStackTrace(caller, this.imapUnordered);
     return this.#submitIMap<Awaited<R>>(fn, iterable, false, options, caller);
   }

@@ -28,17 +28,18 @@ import { CLOSED, MessageRing, NOTHING } from "../memory/ring.ts";
 import { unlinkShm } from "../memory/shm.ts";
 import { decodeError, encodeError, loadErrorClasses } from "../wire/errors.ts";
 import { decodeFrame } from "../wire/message-codec.ts";
+import { resultFromFrame, taskFrame, type ResultFrame } from "../wire/pool-frames.ts";
 import { sendThroughRing } from "../wire/ring-send.ts";
 import { explainSourceError, type FunctionRef } from "../wire/functions.ts";
 import type { PoolBootstrap, ResultMessage, TaskMessage, WorkerMessage } from "../wire/protocol.ts";
 import { decodeFromWire } from "../wire/serialize.ts";
 import { FunctionTable } from "./function-table.ts";
-import { Job, type JobSink, type Source, type Task } from "./job.ts";
+import { Job, type CallerStack, type JobSink, type Source, type Task } from "./job.ts";
 import { TaskQueue } from "./task-queue.ts";
 import { DurationSamples, type PoolStats } from "./stats.ts";
 import { PIPELINE_DEPTH, PIPELINE_MAX_TASK_MS, PoolWorker, WorkerState } from "./worker-slot.ts";
 
-export { Job, type JobSink, type Source, type Task } from "./job.ts";
+export { Job, type CallerStack, type JobSink, type Source, type Task } from "./job.ts";
 
 /**
  * Data bytes of a worker's task ring and of its result ring: a task or an answer up to
@@ -123,7 +124,7 @@ export class Scheduler {
     fn: FunctionRef,
     star: boolean,
     sink: JobSink,
-    caller: { stack?: string },
+    caller: CallerStack,
     timeout: number | undefined,
     transfer?: readonly TransferListItem[],
   ): Job {
@@ -303,7 +304,7 @@ export class Scheduler {
         answer = { type: "result", seq: worker.nextSeq, job: task?.job.id ?? -1, chunk: task?.chunk ?? -1, ok: false, error: encodeError(error) };
       }
       if (answer === NOTHING || answer === CLOSED) break;
-      this.#takeAnswer(worker, answer as ResultMessage);
+      this.#takeAnswer(worker, Array.isArray(answer) ? resultFromFrame(answer as ResultFrame) : (answer as ResultMessage));
     }
   }
 
@@ -573,7 +574,7 @@ export class Scheduler {
    */
   #writeTask(worker: PoolWorker, task: Task, message: TaskMessage): boolean {
     if (task.job.transfer !== undefined || task.wired) return false;
-    return sendThroughRing(worker.tasks, message, "a task to a pool worker", () => worker.handle.post({ type: "tasks" }));
+    return sendThroughRing(worker.tasks, taskFrame(message), "a task to a pool worker", () => worker.handle.post({ type: "tasks" }));
   }
 
   #sendError(task: Task, error: unknown): unknown {

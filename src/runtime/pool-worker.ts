@@ -18,6 +18,7 @@ import { loadFunction } from "../wire/functions.ts";
 import type { FunctionRef } from "../wire/functions.ts";
 import type { ParentMessage, PoolBootstrap, ResultMessage, TaskMessage } from "../wire/protocol.ts";
 import { decodeFrame } from "../wire/message-codec.ts";
+import { resultFrame, taskFromFrame, type TaskFrame } from "../wire/pool-frames.ts";
 import { sendThroughRing } from "../wire/ring-send.ts";
 import { decodeFromWire, encodeForWire, revivalsSettled } from "../wire/serialize.ts";
 import type { ParentChannel } from "./channel.ts";
@@ -154,7 +155,7 @@ function writeResult(ring: MessageRing, channel: ParentChannel, outcome: Outcome
   const { message, raw } = outcome;
   // The ring's codec carries library objects itself: the values as they were, not their wire form.
   const plain = raw && message.ok ? { ...message, values: raw, wired: false } : message;
-  return sendThroughRing(ring, plain, "a task's result back to the caller", () => channel.post({ type: "results" }));
+  return sendThroughRing(ring, resultFrame(plain), "a task's result back to the caller", () => channel.post({ type: "results" }));
 }
 
 /** Posts a chunk's result; a result that cannot be cloned fails that task only. */
@@ -224,7 +225,7 @@ export async function runPoolWorker(data: PoolBootstrap, channel: ParentChannel)
     for (;;) {
       const task = taskRing.tryRead(decodeFrame);
       if (task === NOTHING || task === CLOSED) return;
-      accept(task as TaskMessage);
+      accept(taskFromFrame(task as TaskFrame));
     }
   };
 

@@ -36,6 +36,10 @@ forEachContext((context) => {
     // A worker thread is named by its thread id and the shared pid, an OS process by its own pid.
     assert.match(error.stack!, context === "thread" ? /raised in PoolWorker-\d+ \(thread \d+, pid \d+\)/ : /raised in PoolWorker-\d+ \(pid \d+\)/);
     assert.match(error.stack!, /throwWithDetails/, "the worker's stack");
+    // A caller that never awaits (a plain .then) still learns where and in what the error was raised.
+    const unawaited = await new Promise<Error>((resolve) => void pool.apply(throwWithDetails).then(undefined, resolve));
+    assert.match(unawaited.stack!, /raised in PoolWorker-\d+/);
+    assert.match(unawaited.stack!, /throwWithDetails/);
   });
 
   test("library error classes and custom class names survive", T, async () => {
