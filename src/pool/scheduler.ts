@@ -81,7 +81,8 @@ export class Scheduler {
   readonly #workers = new Set<PoolWorker>();
   readonly #idle: PoolWorker[] = [];
   readonly #queue = new TaskQueue();
-  readonly #jobs = new Set<Job>();
+  /** Unfinished jobs by id (integer keys: cheaper than a Set of objects, which hashes each one). */
+  readonly #jobs = new Map<number, Job>();
   readonly #sources = new Set<Source>();
   #startupError: unknown = null;
   /** Workers that died while starting since a worker last became ready. */
@@ -129,7 +130,7 @@ export class Scheduler {
     transfer?: readonly TransferListItem[],
   ): Job {
     const job = new Job(this.#nextJob++, fn, this.#functions.idOf(fn), star, sink, caller, timeout, transfer);
-    this.#jobs.add(job);
+    this.#jobs.set(job.id, job);
     return job;
   }
 
@@ -258,6 +259,37 @@ export class Scheduler {
   }
 
   #onMessage(worker: PoolWorker, message: WorkerMessage): void {
+    // The tasks sent for the answers taken here wake their workers once, at the end.
+    const outer = this.#bellsDue === null;
+    if (outer) this.#bellsDue = [];
+    try {
+      this.#handleMessage(worker, message);
+    } finally {
+      if (outer) this.#ringBellsDue();
+    }
+  }
+
+  /**
+   * Workers whose task-ring doorbell was claimed while answers were being taken
+   * (see #onMessage), to be posted once the batch is done; null outside a batch, when
+   * a doorbell is posted at once. A batch of answers sends a task for each: posting the
+   * doorbell at the first of them woke the worker, which ran it and slept again before
+   * the second was written, and so on: a message per task instead of one per batch.
+   */
+  #bellsDue: PoolWorker[] | null = null;
+
+  #ringBellsDue(): void {
+    const due = this.#bellsDue!;
+    this.#bellsDue = null;
+    for (const worker of due) worker.handle.post({ type: "tasks" });
+  }
+
+  #ringTaskBell(worker: PoolWorker): void {
+    if (this.#bellsDue) this.#bellsDue.push(worker);
+    else worker.handle.post({ type: "tasks" });
+  }
+
+  #handleMessage(worker: PoolWorker, message: WorkerMessage): void {
     // Whatever the worker sent, it wrote the results before it into the ring first.
     if (message.type === "results") worker.results.answerDoorbell();
     this.#drainResults(worker);
@@ -461,7 +493,7 @@ export class Scheduler {
   #break(error: unknown): void {
     if (this.#startupError !== null || this.#state === PoolState.Terminate) return;
     this.#startupError = error;
-    for (const job of [...this.#jobs]) this.abortJob(job, error);
+    for (const job of [...this.#jobs.values()]) this.abortJob(job, error);
     this.#stopIdleIfDone();
     this.#checkJoined();
   }
@@ -574,7 +606,7 @@ export class Scheduler {
    */
   #writeTask(worker: PoolWorker, task: Task, message: TaskMessage): boolean {
     if (task.job.transfer !== undefined || task.wired) return false;
-    return sendThroughRing(worker.tasks, taskFrame(message), "a task to a pool worker", () => worker.handle.post({ type: "tasks" }));
+    return sendThroughRing(worker.tasks, taskFrame(message), "a task to a pool worker", () => this.#ringTaskBell(worker));
   }
 
   #sendError(task: Task, error: unknown): unknown {
@@ -678,7 +710,7 @@ export class Scheduler {
 
   /** Forgets a job that has nothing queued, running or left to read. */
   finishIfDone(job: Job): void {
-    if (job.queued === 0 && job.running === 0 && job.source === null && this.#jobs.delete(job)) job.onFinish?.();
+    if (job.queued === 0 && job.running === 0 && job.source === null && this.#jobs.delete(job.id)) job.onFinish?.();
   }
 
   // ------------------------------------------------------------ stats
@@ -730,7 +762,7 @@ export class Scheduler {
       this.#state = PoolState.Terminate;
       clearTimeout(this.#respawnTimer);
       this.#respawnTimer = undefined;
-      for (const job of [...this.#jobs]) this.abortJob(job, error);
+      for (const job of [...this.#jobs.values()]) this.abortJob(job, error);
       this.#queue.clear();
       for (const worker of this.#workers) {
         if (worker.timer) clearTimeout(worker.timer);
