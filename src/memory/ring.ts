@@ -47,6 +47,8 @@
  *   byte 152  word 38  readerClosed   set by the pipe end that reads here (EPIPE for writers)
  *   byte 160  word 40  doorbell       1 while a reader woken by a message of its own has been sent one
  *                                     it has not answered (see claimDoorbell; the pool's result rings)
+ *   byte 164  word 41  startGate      seq of the next task not yet started or taken back (see claimTask;
+ *                                     the pool's task rings)
  *   byte 192  f64  24  spillHead      ticket of the oldest spill segment (0: none)
  *   byte 200  f64  25  spillTail      ticket of the newest spill segment
  *   byte 208  f64  26  spillFree      ticket of a drained segment kept for reuse (0: none)
@@ -80,6 +82,7 @@ const WRITERS_WAITING = 36;
 const WRITER_CLOSED = 37;
 const READER_CLOSED = 38;
 const DOORBELL = 40;
+const START_GATE = 41;
 /** Byte offset of spillHead, spillTail and spillFree (three f64 words). */
 const SPILL_TICKETS = 192;
 const HEADER_BYTES = 256;
@@ -266,6 +269,24 @@ export class MessageRing {
   /** The reader, on that message, before it reads: frames written from now on ring again. */
   answerDoorbell(): void {
     Atomics.store(this.#ctl, DOORBELL, 0);
+  }
+
+  /**
+   * For a ring of numbered tasks (a pool worker's, numbered from 0) that its reader
+   * starts in order and its writer may take back before they start. Both sides call
+   * this for task `seq` when it is next: the reader before it starts it, the writer to
+   * take it back for another reader; exactly one of them gets true. The reader skips a
+   * task it gets false for. The reader may have read the task already: taking back does
+   * not touch the frames, so it works while the reader runs a long task and reads no
+   * messages.
+   */
+  claimTask(seq: number): boolean {
+    return Atomics.compareExchange(this.#ctl, START_GATE, seq | 0, (seq + 1) | 0) === (seq | 0);
+  }
+
+  /** The seq of the next task neither started nor taken back (see claimTask). */
+  get nextTask(): number {
+    return Atomics.load(this.#ctl, START_GATE);
   }
 
   // ---------------------------------------------------------------- producer side

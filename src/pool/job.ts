@@ -66,6 +66,6 @@ export interface Task {
   queuedAt?: number;
   /** Settled by the parent (timed out) while its worker still ran it. */
   settled?: boolean;
-  /** Asked back from the worker it waits in (see #steal). */
-  stealing?: boolean;
+  /** Its number among the tasks sent to its worker (TaskMessage.seq), once sent. */
+  seq?: number;
 }

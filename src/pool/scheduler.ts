@@ -315,9 +315,6 @@ export class Scheduler {
       case "startup-failed":
         this.#break(decodeError(message.error, worker.origin));
         break;
-      case "stolen":
-        this.#onStolen(worker, message.job, message.chunk);
-        break;
       case "retiring":
         break;
     }
@@ -395,45 +392,53 @@ export class Scheduler {
   }
 
   /**
-   * A worker is idle and nothing is queued, while a task waits behind another
-   * in some worker (pipelining guessed wrong: that worker's task runs long).
-   * Ask for it back; a worker answers "stolen" only if it had not started it.
+   * Workers are idle and nothing is queued, while tasks wait behind others in some
+   * workers (pipelining guessed wrong: a task there runs long). Take such tasks back,
+   * one per idle worker, from the workers with the most waiting, and run them on the
+   * idle ones. Taking back goes through the task ring's start gate (claimTask), not
+   * through a message: it works at once, even while the busy worker runs a long task
+   * that never lets it read a message, and the worker skips a task taken back.
    */
   #steal(): void {
-    for (const worker of this.#workers) {
-      if (worker.state !== WorkerState.Ready || worker.inflight.length < 2) continue;
-      const task = worker.inflight[worker.inflight.length - 1]!;
-      if (task.stealing) continue;
-      task.stealing = true;
-      worker.handle.post({ type: "steal", job: task.job.id, chunk: task.chunk });
-      return;
+    while (this.#idle.length > 0 && this.#queue.live === 0) {
+      const task = this.#takeBack();
+      if (!task) return;
+      if (task.job.cancelled) {
+        this.finishIfDone(task.job);
+        continue;
+      }
+      this.#requeueFront(task);
+      this.#dispatch();
     }
   }
 
-  #onStolen(worker: PoolWorker, jobId: number, chunk: number): void {
-    // The worker answers "stolen" only for a task it had not started, which may be first
-    // in line by now: the answers to the tasks before it were read with this message.
-    const index = worker.inflight.findIndex((task) => task.job.id === jobId && task.chunk === chunk);
-    if (index < 0) return;
-    const [task] = worker.inflight.splice(index, 1);
-    task!.stealing = false;
-    task!.job.running--;
-    worker.sent--;
+  /** Takes back the next task that a worker with others waiting has not started, if any (see #steal). */
+  #takeBack(): Task | undefined {
+    let from: PoolWorker | undefined;
+    for (const worker of this.#workers) {
+      if (worker.state === WorkerState.Ready && worker.inflight.length >= 2 && (!from || worker.inflight.length > from.inflight.length)) from = worker;
+    }
+    if (!from) return undefined;
+    // The gate's task is the first in line (not started yet) or the one after the running one.
+    const seq = from.tasks.nextTask;
+    const index = from.inflight[0]!.seq === seq ? 0 : from.inflight[1]!.seq === seq ? 1 : -1;
+    if (index < 0) return undefined;
+    const task = from.inflight[index]!;
+    // Its transferred buffers are gone from here: it can run only where it was sent.
+    if (task.job.transfer !== undefined) return undefined;
+    if (!from.tasks.claimTask(seq)) return undefined; // the worker started it just now
+    from.inflight.splice(index, 1);
+    task.job.running--;
+    from.sent--;
     if (index === 0) {
-      if (worker.timer) {
-        clearTimeout(worker.timer);
-        worker.timer = undefined;
+      if (from.timer) {
+        clearTimeout(from.timer);
+        from.timer = undefined;
       }
-      if (worker.inflight.length > 0) this.#started(worker, performance.now());
-      else if (worker.state === WorkerState.Ready) this.#makeIdle(worker);
+      this.#started(from, performance.now());
     }
-    this.#updateRef(worker);
-    if (task!.job.cancelled) {
-      this.finishIfDone(task!.job);
-      return;
-    }
-    this.#requeueFront(task!);
-    this.#dispatch();
+    this.#updateRef(from);
+    return task;
   }
 
   #onExit(worker: PoolWorker, exit: WorkerExit): void {
@@ -583,6 +588,7 @@ export class Scheduler {
       return;
     }
     // Only a task that was sent taught the worker the function, and used up its seq.
+    task.seq = seq;
     worker.taskSeq++;
     if (!known) worker.knownFns[fnId] = true;
     job.running++;

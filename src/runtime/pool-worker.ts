@@ -252,6 +252,8 @@ export async function runPoolWorker(data: PoolBootstrap, channel: ParentChannel)
       if (taskRing.size > 0) takeTasks();
       if (queue.length === 0) break;
       const task = queue.shift()!;
+      // The parent took it back for an idle worker (see MessageRing.claimTask).
+      if (!taskRing.claimTask(task.seq)) continue;
       const outcome = runChunk(task);
       if (outcome instanceof Promise) {
         void outcome.then((done) => {
@@ -279,17 +281,6 @@ export async function runPoolWorker(data: PoolBootstrap, channel: ParentChannel)
         accept(message);
         if (!running) pump();
         break;
-      case "steal": {
-        takeTasks();
-        const index = queue.findIndex((task) => task.job === message.job && task.chunk === message.chunk);
-        if (index >= 0) {
-          queue.splice(index, 1);
-          channel.post({ type: "stolen", job: message.job, chunk: message.chunk });
-        }
-        // The ring may have held other tasks, now queued here: run them.
-        if (!running && queue.length > 0) pump();
-        break;
-      }
       case "stop":
         stopping = true;
         if (!running) channel.exit(0);

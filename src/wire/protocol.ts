@@ -101,14 +101,7 @@ export interface StopMessage {
   type: "stop";
 }
 
-/** Give back a task posted behind another one (pipelining) if it has not started; answered by "stolen". */
-export interface StealMessage {
-  type: "steal";
-  job: number;
-  chunk: number;
-}
-
-export type ParentMessage = TaskMessage | TasksMessage | RunMessage | StopMessage | StealMessage;
+export type ParentMessage = TaskMessage | TasksMessage | RunMessage | StopMessage;
 
 // ------------------------------------------------------------ worker -> parent
 
@@ -146,13 +139,6 @@ export interface RetiringMessage {
   type: "retiring";
 }
 
-/** A task asked back by "steal" was removed before it started; the parent runs it elsewhere. */
-export interface StolenMessage {
-  type: "stolen";
-  job: number;
-  chunk: number;
-}
-
 /**
  * An OS child process dies of an uncaught exception (it printed it, as Node does);
  * its parent learns what it died of (a worker thread's parent gets its "error" event).
@@ -162,4 +148,4 @@ export interface CrashedMessage {
   error: EncodedError;
 }
 
-export type WorkerMessage = ReadyMessage | StartupFailedMessage | ResultMessage | ResultsMessage | RetiringMessage | StolenMessage | CrashedMessage;
+export type WorkerMessage = ReadyMessage | StartupFailedMessage | ResultMessage | ResultsMessage | RetiringMessage | CrashedMessage;
