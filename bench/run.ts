@@ -84,11 +84,11 @@ async function step(label: string, run: () => Promise<ChildOutcome>): Promise<Ch
 }
 
 /**
- * A micro benchmark's number as a Measure: keys naming a time (…Ms, …Ns, latency) are
+ * A micro benchmark's number as a Measure: keys naming a time (…Ms, …Ns, latency) or a size (…MiB) are
  * better lower, also with the "Processes" suffix of the measures taken between OS processes.
  */
 function microMeasure(key: string, value: number): Measure {
-  const lower = /(ms|us|ns|seconds|latency|time)$/i.test(key.replace(/Processes$/, ""));
+  const lower = /(ms|us|ns|seconds|latency|time|mib)$/i.test(key.replace(/Processes$/, ""));
   return { value, unit: lower ? "lower=better" : "higher=better", better: lower ? "lower" : "higher", samples: [value] };
 }
 

@@ -223,6 +223,7 @@ export class Pool {
       backend,
       resourceLimits,
       maxTasks,
+      startsQuietly: initializer === null && (modules === undefined || modules.length === 0),
       nextBootstrap: (): Omit<PoolBootstrap, "results" | "tasks"> => ({
         ...commonBootstrap({ ...nextChildIdentity("PoolWorker"), daemon: true, modules }),
         role: "pool",

@@ -67,6 +67,14 @@ export interface SchedulerOptions {
   nextBootstrap(): Omit<PoolBootstrap, "results" | "tasks">;
   resourceLimits: ResourceLimits | undefined;
   maxTasks: number | null;
+  /**
+   * A worker runs no code of the user's until its first task (no initializer, no
+   * `modules`): one still starting when the pool is closed with nothing left to do is
+   * stopped rather than waited for, since nothing could tell the difference. Python
+   * would let it start and stop; here that wait was most of close() + join() right
+   * after a pool's first task (a child process takes 60-100 ms to start on this machine).
+   */
+  startsQuietly: boolean;
 }
 
 const enum PoolState {
@@ -755,6 +763,12 @@ export class Scheduler {
   #stopIdleIfDone(): void {
     if (this.#state !== PoolState.Close || this.#hasWork()) return;
     for (const worker of this.#workers) {
+      if (worker.state === WorkerState.Starting && this.#options.startsQuietly) {
+        worker.state = WorkerState.Stopping;
+        this.#updateRef(worker);
+        void worker.handle.terminate();
+        continue;
+      }
       if (worker.state !== WorkerState.Ready || worker.inflight.length > 0) continue;
       worker.state = WorkerState.Stopping;
       this.#removeIdle(worker);

@@ -22,8 +22,12 @@ import { resultFrame, taskFromFrame, type TaskFrame } from "../wire/pool-frames.
 import { sendThroughRing } from "../wire/ring-send.ts";
 import { decodeFromWire, encodeForWire, revivalsSettled } from "../wire/serialize.ts";
 import type { ParentChannel } from "./channel.ts";
+import { loadLibrary } from "./library.ts";
 
 type Task = (...args: unknown[]) => unknown;
+
+/** Whether loadLibrary() has settled: library objects among a task's arguments can then be rebuilt at once. */
+let libraryLoaded = false;
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
@@ -69,6 +73,7 @@ function runChunk(task: TaskMessage): Outcome | Promise<Outcome> {
 }
 
 function runItems(task: TaskMessage, fn: Task): Outcome | Promise<Outcome> {
+  if (task.wired && !libraryLoaded) return loadLibrary().then(() => ((libraryLoaded = true), runItems(task, fn)), (error: unknown) => failed(task, error));
   let items: unknown[];
   try {
     items = task.wired ? (decodeFromWire(task.items) as unknown[]) : task.items;
@@ -187,6 +192,7 @@ export async function runPoolWorker(data: PoolBootstrap, channel: ParentChannel)
   try {
     if (data.initializer) {
       const initializer = (await loadFunction(data.initializer)) as Task;
+      if (data.initArgsWired) await loadLibrary();
       const args = data.initArgsWired ? (decodeFromWire(data.initArgs) as unknown[]) : data.initArgs;
       const result = initializer(...args);
       if (isThenable(result)) await result;
