@@ -277,6 +277,12 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
   #waiters: Waiter<R>[] = [];
   #draining = false;
   #hooks: IMapHooks | undefined;
+  /**
+   * The entry at #head while it is a chunk of results with more left, for next()'s
+   * quick path: a value at hand costs one result object and one resolved promise, not
+   * a Map lookup and a wrapper besides (for await takes every item through next()).
+   */
+  #current: Extract<Entry, { ok: true }> | null = null;
 
   /** Made by the pool; not meant to be constructed by users. */
   constructor(ordered: boolean) {
@@ -339,6 +345,7 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
       if (this.#pos < values.length) {
         const value = values[this.#pos++] as R;
         if (this.#pos === values.length) this.#advance(entry);
+        else this.#current = entry;
         return { ok: true, result: { done: false, value } };
       }
       this.#advance(entry);
@@ -346,6 +353,7 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
   }
 
   #advance(entry: Entry): void {
+    this.#current = null;
     this.#entries.delete(this.#head);
     this.#head++;
     this.#pos = 0;
@@ -381,6 +389,12 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
    * (the result is not lost: the next call gets it).
    */
   next(timeout?: number): Promise<IteratorResult<R, undefined>> {
+    const current = this.#current;
+    if (current !== null && timeout === undefined && this.#waiters.length === 0) {
+      const value = current.values[this.#pos++] as R;
+      if (this.#pos === current.values.length) this.#advance(current);
+      return Promise.resolve({ done: false, value });
+    }
     let ms: number | undefined;
     try {
       ms = validateTimeout(timeout);
@@ -408,6 +422,7 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
   return(): Promise<IteratorResult<R, undefined>> {
     if (!this.#finished) {
       this.#finished = true;
+      this.#current = null;
       this.#entries.clear();
       for (const waiter of this.#waiters.splice(0)) {
         if (waiter.timer) clearTimeout(waiter.timer);
