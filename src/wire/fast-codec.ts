@@ -19,6 +19,8 @@
  *   9 array  [u32 n] n values
  *  10 object [u32 n] n × (key string value, value)
  *  11 Uint8Array [u32 n][0-7 pad bytes to an 8-aligned address][n bytes]
+ *  12 other typed array [u8 kind][u32 n bytes][pad to 8][n bytes]: Int8Array ... BigUint64Array
+ *     (TYPED_KINDS), as raw bytes: one copy in, one out, never element by element
  */
 
 import { native } from "../util/native.ts";
@@ -35,6 +37,14 @@ const T_UTF16 = 8;
 const T_ARRAY = 9;
 const T_OBJECT = 10;
 const T_BYTES = 11;
+const T_TYPED = 12;
+
+/** The typed array classes tag 12 carries, by their kind byte (Uint8Array has tag 11). */
+const TYPED_KINDS = [
+  Int8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+  Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+] as const;
+const typedKindOf = new Map<object, number>(TYPED_KINDS.map((Class, kind) => [Class.prototype, kind]));
 
 /** Nesting deeper than this goes to V8 (which handles any depth). */
 const MAX_DEPTH = 64;
@@ -183,6 +193,20 @@ function writeValue(value: unknown, depth: number): void {
         pos += length;
         return;
       }
+      const kind = typedKindOf.get(proto);
+      if (kind !== undefined && !((value as ArrayBufferView).buffer instanceof SharedArrayBuffer)) {
+        const typed = value as ArrayBufferView;
+        const length = typed.byteLength;
+        reserve(14 + length);
+        scratch[pos] = T_TYPED;
+        scratch[pos + 1] = kind;
+        view.setUint32(pos + 2, length, true);
+        // 8-aligned, as tag 11's bytes: a Float64Array or BigInt64Array is then read out without realignment.
+        pos = (pos + 6 + 7) & ~7;
+        scratch.set(new Uint8Array(typed.buffer, typed.byteOffset, length), pos);
+        pos += length;
+        return;
+      }
       throw giveUp;
     }
     default:
@@ -317,6 +341,20 @@ function readValue(): unknown {
       else copy.set(inBytes.subarray(at, at + length));
       at += length;
       return copy;
+    }
+    case T_TYPED: {
+      const Class = TYPED_KINDS[inBytes[at++]!];
+      if (Class === undefined) throw new Error(`Corrupt message: unknown typed array kind ${inBytes[at - 1]} at byte ${at - 1}`);
+      const length = inView.getUint32(at, true);
+      at += 4;
+      at += (8 - ((inBytes.byteOffset + at) & 7)) & 7;
+      checkRoom(length, 1);
+      if (length % Class.BYTES_PER_ELEMENT !== 0) throw new Error(`Corrupt message: ${length} bytes is no whole number of ${Class.name} elements`);
+      const copy = length >= NATIVE_COPY_MIN ? uninitializedBytes(length) : new Uint8Array(length);
+      if (length >= NATIVE_COPY_MIN) native().copy(copy, 0, inBytes, at, length);
+      else copy.set(inBytes.subarray(at, at + length));
+      at += length;
+      return new Class(copy.buffer as ArrayBuffer, 0, length / Class.BYTES_PER_ELEMENT);
     }
     default:
       throw new Error(`Corrupt message: unknown tag ${tag} at byte ${at - 1}`);

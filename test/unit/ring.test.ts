@@ -121,8 +121,21 @@ test("the fast codec round-trips plain data and refuses what V8 must handle", T,
     assert.deepEqual(roundTrip(value), value);
   }
   assert.equal(Object.is(roundTrip(-0), -0), true);
+  // Every typed array kind, as raw bytes: a view into a bigger buffer gives only its own elements, in its own class.
+  const big = new Float64Array(1024).map((_, i) => i / 3);
+  for (const value of [
+    new Int8Array([-1, 2]), new Uint8ClampedArray([255]), new Int16Array([-300]), new Uint16Array([65535]),
+    new Int32Array([-(2 ** 31)]), new Uint32Array([2 ** 32 - 1]), new Float32Array([1.5, NaN]), new Float64Array([Math.PI, -0]),
+    new BigInt64Array([-(2n ** 63n)]), new BigUint64Array([2n ** 64n - 1n]), new Float64Array(big.buffer, 8 * 3, 5), big,
+  ]) {
+    const back = roundTrip(value) as ArrayBufferView;
+    assert.equal(back.constructor, value.constructor);
+    assert.deepEqual(back, value);
+    assert.equal(back.byteOffset, 0);
+    assert.equal(back.byteLength, value.byteLength);
+  }
   const shared = {};
-  for (const value of [new Map(), new Set(), new Date(), 1n, Buffer.from("x"), [shared, shared], [1, , 2], new (class A {})()]) {
+  for (const value of [new Map(), new Set(), new Date(), 1n, Buffer.from("x"), [shared, shared], [1, , 2], new (class A {})(), new Float64Array(new SharedArrayBuffer(8)), new DataView(new ArrayBuffer(4))]) {
     assert.equal(fastEncode(value), -1);
   }
   const cyclic: Record<string, unknown> = {};
