@@ -581,13 +581,15 @@ export class Scheduler {
     const { job } = task;
     const fnId = job.fnId;
     const known = worker.knownFns[fnId] === true;
-    // Two literal shapes rather than `ref: undefined`: an absent key costs nothing to clone.
     const seq = worker.taskSeq;
-    const message: TaskMessage = known
-      ? { type: "task", seq, job: job.id, chunk: task.chunk, fn: fnId, items: task.items, star: job.star, wired: task.wired, start: task.start }
-      : { type: "task", seq, job: job.id, chunk: task.chunk, fn: fnId, ref: job.fn, items: task.items, star: job.star, wired: task.wired, start: task.start };
     try {
-      if (!this.#writeTask(worker, task, message)) worker.handle.post(message, job.transfer);
+      if (!this.#writeTask(worker, task, seq, known)) {
+        // Two literal shapes rather than `ref: undefined`: an absent key costs nothing to clone.
+        const message: TaskMessage = known
+          ? { type: "task", seq, job: job.id, chunk: task.chunk, fn: fnId, items: task.items, star: job.star, wired: task.wired, start: task.start }
+          : { type: "task", seq, job: job.id, chunk: task.chunk, fn: fnId, ref: job.fn, items: task.items, star: job.star, wired: task.wired, start: task.start };
+        worker.handle.post(message, job.transfer);
+      }
     } catch (error) {
       // Nothing was sent; only this task fails and the worker takes the next one.
       if (worker.inflight.length === 0 && worker.state === WorkerState.Ready) this.#makeIdle(worker);
@@ -618,9 +620,11 @@ export class Scheduler {
    * be posted instead: it transfers buffers, carries library objects (their wire form
    * is revived by the message path), or sendThroughRing declined it.
    */
-  #writeTask(worker: PoolWorker, task: Task, message: TaskMessage): boolean {
-    if (task.job.transfer !== undefined || task.wired) return false;
-    return sendThroughRing(worker.tasks, taskFrame(message), "a task to a pool worker", () => this.#ringTaskBell(worker));
+  #writeTask(worker: PoolWorker, task: Task, seq: number, known: boolean): boolean {
+    const { job } = task;
+    if (job.transfer !== undefined || task.wired) return false;
+    const frame = taskFrame(seq, job.id, task.chunk, job.fnId, task.items, job.star, task.start, known ? undefined : job.fn);
+    return sendThroughRing(worker.tasks, frame, "a task to a pool worker", () => this.#ringTaskBell(worker));
   }
 
   #sendError(task: Task, error: unknown): unknown {

@@ -21,7 +21,7 @@ export enum WorkerState {
 /** Pipelining is used only while a worker's posted tasks are expected to take less than this in all (ms). */
 export const PIPELINE_MAX_TASK_MS = 4;
 /** At most this many tasks posted to one worker at once (the running one included). */
-export const PIPELINE_DEPTH = 64;
+export const PIPELINE_DEPTH = 128;
 
 export class PoolWorker {
   state = WorkerState.Starting;

@@ -10,24 +10,31 @@ import type { FunctionRef } from "./functions.ts";
 import type { ResultMessage, TaskMessage } from "./protocol.ts";
 
 const STAR = 1;
-const WIRED = 2;
 
-/** [seq, job, chunk, fn, items, flags, start] plus ref when the task carries one. */
+/** [seq, job, chunk, fn, items, flags (1: star), start] plus ref when the task carries one. */
 export type TaskFrame = [number, number, number, number, unknown[], number, number | null, FunctionRef?];
 
 /** [seq, job, chunk, 1, values, wired] or [seq, job, chunk, 0, error, 0]. */
 export type ResultFrame = [number, number, number, 1 | 0, unknown, 0 | 1];
 
-export function taskFrame(task: TaskMessage): TaskFrame {
-  const flags = (task.star ? STAR : 0) | (task.wired ? WIRED : 0);
-  const frame: TaskFrame = [task.seq, task.job, task.chunk, task.fn, task.items, flags, task.start];
-  if (task.ref !== undefined) frame.push(task.ref);
-  return frame;
+/** A task's frame, built from its parts (no TaskMessage first); only tasks without library objects go through a ring. */
+export function taskFrame(
+  seq: number,
+  job: number,
+  chunk: number,
+  fn: number,
+  items: unknown[],
+  star: boolean,
+  start: number | null,
+  ref: FunctionRef | undefined,
+): TaskFrame {
+  const flags = star ? STAR : 0;
+  return ref === undefined ? [seq, job, chunk, fn, items, flags, start] : [seq, job, chunk, fn, items, flags, start, ref];
 }
 
 export function taskFromFrame(frame: TaskFrame): TaskMessage {
   const [seq, job, chunk, fn, items, flags, start, ref] = frame;
-  const task: TaskMessage = { type: "task", seq, job, chunk, fn, items, star: (flags & STAR) !== 0, wired: (flags & WIRED) !== 0, start };
+  const task: TaskMessage = { type: "task", seq, job, chunk, fn, items, star: (flags & STAR) !== 0, wired: false, start };
   if (ref !== undefined) task.ref = ref;
   return task;
 }

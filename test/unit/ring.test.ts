@@ -134,6 +134,17 @@ test("the fast codec round-trips plain data and refuses what V8 must handle", T,
     assert.equal(back.byteOffset, 0);
     assert.equal(back.byteLength, value.byteLength);
   }
+  // Arrays of numbers are packed (int32 or float64); every number keeps its exact value, -0 and NaN included.
+  const ints = Array.from({ length: 100 }, (_, i) => i * 7 - 300);
+  const floats = Array.from({ length: 100 }, (_, i) => i / 7);
+  for (const value of [ints, floats, [...ints, -0], [...ints, 2 ** 31], [...floats, NaN, Infinity], [...ints, "x"], [[...ints], [...floats]]]) {
+    const back = roundTrip(value) as unknown[];
+    assert.deepEqual(back, value);
+    assert.ok(back.every((item, i) => Object.is(item, value[i]) || Array.isArray(item)));
+  }
+  const holey = [...ints];
+  delete holey[50];
+  assert.equal(fastEncode(holey), -1, "an array with a hole takes V8's path");
   const shared = {};
   for (const value of [new Map(), new Set(), new Date(), 1n, Buffer.from("x"), [shared, shared], [1, , 2], new (class A {})(), new Float64Array(new SharedArrayBuffer(8)), new DataView(new ArrayBuffer(4))]) {
     assert.equal(fastEncode(value), -1);
