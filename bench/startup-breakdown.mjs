@@ -7,12 +7,21 @@
  * Run: npm run build && node bench/startup-breakdown.mjs
  */
 import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 
 const RUNS = 10;
 const library = new URL("../dist/index.js", import.meta.url).href;
+// What a pool worker imports (runtime/bootstrap.ts and the modules under it, not the whole
+// library): the chunk of the bundle that holds the bootstrap, found by its source comment.
+const chunks = new URL("../dist/chunks/", import.meta.url);
+const workerChunk = readdirSync(chunks)
+  .filter((file) => file.endsWith(".js"))
+  .find((file) => readFileSync(new URL(file, chunks), "utf8").includes("// src/runtime/bootstrap.ts"));
+if (!workerChunk) throw new Error("No chunk of dist/ holds src/runtime/bootstrap.ts: run `npm run build` first");
+const workerModules = new URL(workerChunk, chunks).href;
 const tsxPackage = createRequire(import.meta.url).resolve("tsx/package.json");
 const tsxApi = pathToFileURL(tsxPackage.replace(/package\.json$/, "dist/esm/api/index.mjs")).href;
 
@@ -36,8 +45,10 @@ const child = (args) => () =>
   });
 
 console.log("worker thread, bare:             ", await median(thread("0")), "ms");
+console.log("worker thread, a pool worker's modules:", await median(thread(`import(${JSON.stringify(workerModules)}).then(() => process.exit(0))`)), "ms");
 console.log("worker thread, import multiproc: ", await median(thread(`import(${JSON.stringify(library)}).then(() => process.exit(0))`)), "ms");
 console.log("worker thread, tsx register():   ", await median(thread(`import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); process.exit(0); })`)), "ms");
 console.log("child process, bare:             ", await median(child(["-e", "0"])), "ms");
+console.log("child process, a pool worker's modules:", await median(child(["--input-type=module", "-e", `await import(${JSON.stringify(workerModules)})`])), "ms");
 console.log("child process, import multiproc: ", await median(child(["--input-type=module", "-e", `await import(${JSON.stringify(library)})`])), "ms");
 console.log("child process, --import tsx:     ", await median(child(["--import", "tsx", "-e", "0"])), "ms");
