@@ -420,21 +420,28 @@ export class Scheduler {
     }
   }
 
-  /** Takes back the next task that a worker with others waiting has not started, if any (see #steal). */
+  /**
+   * Takes back the next task not yet started by a worker that has others in flight, from
+   * the worker with the most, if any (see #steal).
+   */
   #takeBack(): Task | undefined {
-    let from: PoolWorker | undefined;
+    let best: { from: PoolWorker; index: number } | undefined;
     for (const worker of this.#workers) {
-      if (worker.state === WorkerState.Ready && worker.inflight.length >= 2 && (!from || worker.inflight.length > from.inflight.length)) from = worker;
+      if (worker.state !== WorkerState.Ready || worker.inflight.length < 2) continue;
+      if (best && worker.inflight.length <= best.from.inflight.length) continue;
+      // The gate's task is the first one the worker has not started. Tasks it has finished
+      // but whose answers are not read yet still stand before it in `inflight`, so it may
+      // be anywhere in it (none: the worker has started them all).
+      const seq = worker.tasks.nextTask;
+      const index = worker.inflight.findIndex((task) => task.seq === seq);
+      if (index >= 0) best = { from: worker, index };
     }
-    if (!from) return undefined;
-    // The gate's task is the first in line (not started yet) or the one after the running one.
-    const seq = from.tasks.nextTask;
-    const index = from.inflight[0]!.seq === seq ? 0 : from.inflight[1]!.seq === seq ? 1 : -1;
-    if (index < 0) return undefined;
+    if (!best) return undefined;
+    const { from, index } = best;
     const task = from.inflight[index]!;
     // Its transferred buffers are gone from here: it can run only where it was sent.
     if (task.job.transfer !== undefined) return undefined;
-    if (!from.tasks.claimTask(seq)) return undefined; // the worker started it just now
+    if (!from.tasks.claimTask(task.seq!)) return undefined; // the worker started it just now
     from.inflight.splice(index, 1);
     task.job.running--;
     from.sent--;

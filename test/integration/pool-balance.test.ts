@@ -11,22 +11,29 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as mp from "multiproc";
 import { forEachContext } from "../helpers/contexts.ts";
+import { waitUntil } from "../helpers/wait.ts";
 import { blockTimed } from "../fixtures/sleep.ts";
 import { square } from "../fixtures/square.ts";
 
 const T = { timeout: 60_000 };
 
-/** Tiny tasks until the pool's estimate of a task's length is tiny too (what makes it pipeline). */
-async function warmUp(pool: mp.Pool): Promise<void> {
+/**
+ * Tiny tasks until the pool's estimate of a task's length is tiny too (what makes it
+ * pipeline), with every worker started: on a loaded machine one may still be starting
+ * when the others have run them all, and a worker that joins late is not what is tested.
+ */
+async function warmUp(pool: mp.Pool, workers: number): Promise<void> {
+  await waitUntil(() => pool.stats().idle === workers, `all ${workers} workers are ready`);
   for (let round = 0; round < 5; round++) {
     await Promise.all(Array.from({ length: 500 }, (_, i) => pool.apply(square, [i])));
   }
+  await waitUntil(() => pool.stats().idle === workers, `all ${workers} workers are idle again`);
 }
 
 forEachContext((context) => {
   test("after tiny tasks, nine 300 ms tasks on three workers run three at a time", T, async () => {
     await using pool = new mp.Pool({ processes: 3, context });
-    await warmUp(pool);
+    await warmUp(pool, 3);
     const runs = await Promise.all(Array.from({ length: 9 }, () => pool.apply(blockTimed, [300])));
     const starts = runs.map((run) => run.start).sort((a, b) => a - b);
     // Three at a time: three waves, the last one starting about 600 ms after the first.
@@ -39,7 +46,7 @@ forEachContext((context) => {
 
   test("tasks pipelined behind a long task are taken by the workers that become idle", T, async () => {
     await using pool = new mp.Pool({ processes: 3, context });
-    await warmUp(pool);
+    await warmUp(pool, 3);
     // Submitted together: the long task first, so tasks are pipelined behind it before its length is known.
     const long = pool.apply(blockTimed, [2_000]);
     const short = Array.from({ length: 8 }, () => pool.apply(blockTimed, [150]));
