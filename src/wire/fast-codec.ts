@@ -289,6 +289,12 @@ let inView: DataView = view;
 let at = 0;
 /** Where the message ends: no length read from it may reach past this (a corrupt or hostile length is refused before it allocates). */
 let end = 0;
+/**
+ * Where the message starts: padding is counted from here, as the encoder counted it from
+ * the start of its scratch buffer. A message read from a socket may start anywhere in its
+ * buffer; one in a ring starts 8-aligned, where packed numbers are read in place.
+ */
+let base = 0;
 
 function checkRoom(count: number, unit: number): void {
   if (count * unit > end - at) throw new Error(`Corrupt message: ${count} items of ${unit} bytes announced at byte ${at}, ${end - at} bytes left`);
@@ -368,7 +374,7 @@ function readValue(): unknown {
     case T_BYTES: {
       const length = inView.getUint32(at, true);
       at += 4;
-      at += (8 - ((inBytes.byteOffset + at) & 7)) & 7;
+      at += (8 - ((at - base) & 7)) & 7;
       checkRoom(length, 1);
       const copy = length >= NATIVE_COPY_MIN ? uninitializedBytes(length) : new Uint8Array(length);
       if (length >= NATIVE_COPY_MIN) native().copy(copy, 0, inBytes, at, length);
@@ -381,12 +387,18 @@ function readValue(): unknown {
       const length = inView.getUint32(at, true);
       at += 4;
       const width = tag === T_INT32S ? 4 : 8;
-      at += (width - ((inBytes.byteOffset + at) & (width - 1))) & (width - 1);
+      at += (width - ((at - base) & (width - 1))) & (width - 1);
       checkRoom(length, width);
       const start = inBytes.byteOffset + at;
-      const packed = tag === T_INT32S ? new Int32Array(inBytes.buffer, start, length) : new Float64Array(inBytes.buffer, start, length);
       const array = new Array<number>(length);
-      for (let i = 0; i < length; i++) array[i] = packed[i]!;
+      if ((start & (width - 1)) === 0) {
+        const packed = tag === T_INT32S ? new Int32Array(inBytes.buffer, start, length) : new Float64Array(inBytes.buffer, start, length);
+        for (let i = 0; i < length; i++) array[i] = packed[i]!;
+      } else if (tag === T_INT32S) {
+        for (let i = 0; i < length; i++) array[i] = inView.getInt32(at + i * 4, true);
+      } else {
+        for (let i = 0; i < length; i++) array[i] = inView.getFloat64(at + i * 8, true);
+      }
       at += length * width;
       return array;
     }
@@ -395,7 +407,7 @@ function readValue(): unknown {
       if (Class === undefined) throw new Error(`Corrupt message: unknown typed array kind ${inBytes[at - 1]} at byte ${at - 1}`);
       const length = inView.getUint32(at, true);
       at += 4;
-      at += (8 - ((inBytes.byteOffset + at) & 7)) & 7;
+      at += (8 - ((at - base) & 7)) & 7;
       checkRoom(length, 1);
       if (length % Class.BYTES_PER_ELEMENT !== 0) throw new Error(`Corrupt message: ${length} bytes is no whole number of ${Class.name} elements`);
       const copy = length >= NATIVE_COPY_MIN ? uninitializedBytes(length) : new Uint8Array(length);
@@ -417,6 +429,7 @@ export function fastDecode(bytes: Buffer, dataView: DataView, offset: number, li
   inBytes = bytes;
   inView = dataView;
   at = offset;
+  base = offset;
   end = limit;
   try {
     return readValue();

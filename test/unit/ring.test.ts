@@ -142,6 +142,18 @@ test("the fast codec round-trips plain data and refuses what V8 must handle", T,
     assert.deepEqual(back, value);
     assert.ok(back.every((item, i) => Object.is(item, value[i]) || Array.isArray(item)));
   }
+  // A message may start anywhere in its buffer (a manager's frame read from a socket): padding
+  // counts from the message's start, and packed numbers are read there even when unaligned.
+  for (const shift of [1, 3, 4, 5]) {
+    for (const value of [ints, floats, new Uint8Array([1, 2, 3]), new Float64Array([1.5, 2.5]), { list: ints, bytes: new Int16Array([7]) }]) {
+      const length = fastEncode(value);
+      const holder = Buffer.alloc(length + 16);
+      fastScratch().copy(holder, shift, 0, length);
+      const message = holder.subarray(shift, shift + length);
+      assert.deepEqual(fastDecode(message, new DataView(message.buffer, message.byteOffset, message.length), 0), value, `shifted by ${shift}`);
+      assert.deepEqual(fastDecode(holder, new DataView(holder.buffer, holder.byteOffset, holder.length), shift, shift + length), value, `at offset ${shift}`);
+    }
+  }
   const holey = [...ints];
   delete holey[50];
   assert.equal(fastEncode(holey), -1, "an array with a hole takes V8's path");
