@@ -2,8 +2,9 @@
 
 - imap(inc) over a generator of 10,000,000 numbers (quick: 500,000), chunksize 10,000, every
   result read; the memory growth is the peak resident set during the run over the set before
-  it, sampled every 10 ms by a thread. Python's imap reads its whole input first (its task
-  handler thread turns the generator into tasks as fast as it can).
+  it, sampled every 10 ms by a thread. Python's imap hands the generator to its task handler
+  thread, which turns it into tasks as fast as the workers' input pipe takes them (a full
+  pipe blocks it, which bounds the memory).
 - map(inc) over 1,000,000 numbers (W2) beside it.
 - W1 (apply_async(inc) submitted at once, then every get()) at 20,000 and 200,000 tasks
   (quick: 2,000 and 20,000).
