@@ -28,6 +28,7 @@ import { CLOSED, MessageRing, NOTHING } from "../memory/ring.ts";
 import { unlinkShm } from "../memory/shm.ts";
 import { decodeError, encodeError, loadErrorClasses } from "../wire/errors.ts";
 import { decodeFrame } from "../wire/message-codec.ts";
+import { copiesToTransfer } from "../wire/copy-to-transfer.ts";
 import { resultFromFrame, taskFrame, type ResultFrame } from "../wire/pool-frames.ts";
 import { sendThroughRing } from "../wire/ring-send.ts";
 import { explainSourceError, type FunctionRef } from "../wire/functions.ts";
@@ -47,6 +48,9 @@ export { Job, type CallerStack, type JobSink, type Source, type Task } from "./j
  * the worker's writeResult).
  */
 const RING_BYTES = 1 << 20;
+
+/** From this size up, a typed array posted to a worker thread is copied once and transferred (copy-to-transfer.ts). */
+const COPY_TO_TRANSFER_BYTES = 64 * 1024;
 
 /** Unlinks the OS name of a pool ring (task or result) in OS shared memory; the memory stays mapped where it is open. */
 function forgetRingName(ring: MessageRing): void {
@@ -595,7 +599,10 @@ export class Scheduler {
         const message: TaskMessage = known
           ? { type: "task", seq, job: job.id, chunk: task.chunk, fn: fnId, items: task.items, star: job.star, wired: task.wired, start: task.start }
           : { type: "task", seq, job: job.id, chunk: task.chunk, fn: fnId, ref: job.fn, items: task.items, star: job.star, wired: task.wired, start: task.start };
-        worker.handle.post(message, job.transfer);
+        // Big arrays to a thread: copied once here and moved, rather than copied twice by postMessage.
+        const moved = job.transfer === undefined && !task.wired && this.#options.backend.method === "thread" ? copiesToTransfer(task.items, COPY_TO_TRANSFER_BYTES) : null;
+        if (moved) message.items = moved.items;
+        worker.handle.post(message, moved ? moved.transfer : job.transfer);
       }
     } catch (error) {
       // Nothing was sent; only this task fails and the worker takes the next one.

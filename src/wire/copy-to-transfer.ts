@@ -1,0 +1,61 @@
+/**
+ * Big binary data to a worker thread in one copy instead of two.
+ *
+ * postMessage copies a typed array twice: into the serializer's buffer, then out of it
+ * into the receiver's new buffer. A fresh copy made here and *transferred* crosses with no
+ * copy at all, so the receiver still gets a private array of the same class and contents
+ * (what structured clone gives it), for one copy in all: W4's 1 MiB arrays. Worker threads
+ * only: between processes every message is copied by the channel anyway.
+ */
+
+/** Typed array classes whose `slice()` copies into a fresh buffer of exactly their size. */
+const COPYABLE = new Set<object>(
+  [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array].map(
+    (Class) => Class.prototype,
+  ),
+);
+
+function copyable(value: unknown, minBytes: number): value is { slice(): ArrayBufferView; byteLength: number } {
+  if (typeof value !== "object" || value === null) return false;
+  if (value instanceof ArrayBuffer) return value.byteLength >= minBytes;
+  return COPYABLE.has(Object.getPrototypeOf(value)) && (value as ArrayBufferView).byteLength >= minBytes && !((value as ArrayBufferView).buffer instanceof SharedArrayBuffer);
+}
+
+/**
+ * `items` with each typed array or ArrayBuffer of `minBytes` or more, in it or in an array
+ * in it (a task's arguments), replaced by a copy, and the copies' buffers to transfer; null
+ * when there is none. The same array met twice becomes the same copy, as structured clone
+ * keeps one object for it. `items` itself is not changed.
+ */
+export function copiesToTransfer(items: unknown[], minBytes: number): { items: unknown[]; transfer: ArrayBuffer[] } | null {
+  let copies: Map<object, unknown> | undefined;
+  const copyOf = (value: object): unknown => {
+    copies ??= new Map();
+    let copy = copies.get(value);
+    if (copy === undefined) {
+      copy = value instanceof ArrayBuffer ? value.slice(0) : (value as { slice(): ArrayBufferView }).slice();
+      copies.set(value, copy);
+    }
+    return copy;
+  };
+  let out: unknown[] | undefined;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    let replaced: unknown = item;
+    if (copyable(item, minBytes)) replaced = copyOf(item);
+    else if (Array.isArray(item)) {
+      let inner: unknown[] | undefined;
+      for (let j = 0; j < item.length; j++) {
+        if (!copyable(item[j], minBytes)) continue;
+        inner ??= item.slice();
+        inner[j] = copyOf(item[j] as object);
+      }
+      if (inner) replaced = inner;
+    }
+    if (replaced !== item) (out ??= items.slice())[i] = replaced;
+  }
+  if (!out || !copies) return null;
+  const transfer: ArrayBuffer[] = [];
+  for (const copy of copies.values()) transfer.push(copy instanceof ArrayBuffer ? copy : ((copy as ArrayBufferView).buffer as ArrayBuffer));
+  return { items: out, transfer };
+}
