@@ -56,5 +56,11 @@ export interface WorkerHandle {
 
 export interface WorkerBackend {
   readonly method: StartMethod;
+  /**
+   * Whether a big typed array in a posted message is cheaper copied once and transferred
+   * than cloned (src/wire/copy-to-transfer.ts): true for worker threads, whose clone copies
+   * it twice; false for processes, whose channel copies every message anyway.
+   */
+  readonly copyThenTransfer: boolean;
   spawn(options: SpawnOptions): WorkerHandle;
 }

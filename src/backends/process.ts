@@ -186,5 +186,6 @@ class ProcessHandle implements WorkerHandle {
 
 export const processBackend: WorkerBackend = {
   method: "process",
+  copyThenTransfer: false,
   spawn: (options) => new ProcessHandle(options),
 };

@@ -126,5 +126,6 @@ class ThreadHandle implements WorkerHandle {
 
 export const threadBackend: WorkerBackend = {
   method: "thread",
+  copyThenTransfer: true,
   spawn: (options) => new ThreadHandle(options),
 };

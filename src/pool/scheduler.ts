@@ -600,7 +600,7 @@ export class Scheduler {
           ? { type: "task", seq, job: job.id, chunk: task.chunk, fn: fnId, items: task.items, star: job.star, wired: task.wired, start: task.start }
           : { type: "task", seq, job: job.id, chunk: task.chunk, fn: fnId, ref: job.fn, items: task.items, star: job.star, wired: task.wired, start: task.start };
         // Big arrays to a thread: copied once here and moved, rather than copied twice by postMessage.
-        const moved = job.transfer === undefined && !task.wired && this.#options.backend.method === "thread" ? copiesToTransfer(task.items, COPY_TO_TRANSFER_BYTES) : null;
+        const moved = job.transfer === undefined && !task.wired && this.#options.backend.copyThenTransfer ? copiesToTransfer(task.items, COPY_TO_TRANSFER_BYTES) : null;
         if (moved) message.items = moved.items;
         worker.handle.post(message, moved ? moved.transfer : job.transfer);
       }
