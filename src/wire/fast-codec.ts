@@ -323,6 +323,15 @@ function readString(tag: number): string {
   return text;
 }
 
+/** The next `length` bytes of the message as a fresh Uint8Array over a buffer of exactly that size. */
+function takeBytes(length: number): Uint8Array {
+  const copy = length >= NATIVE_COPY_MIN ? uninitializedBytes(length) : new Uint8Array(length);
+  if (length >= NATIVE_COPY_MIN) native().copy(copy, 0, inBytes, at, length);
+  else copy.set(inBytes.subarray(at, at + length));
+  at += length;
+  return copy;
+}
+
 function readValue(): unknown {
   const tag = inBytes[at++]!;
   switch (tag) {
@@ -376,10 +385,7 @@ function readValue(): unknown {
       at += 4;
       at += (8 - ((at - base) & 7)) & 7;
       checkRoom(length, 1);
-      const copy = length >= NATIVE_COPY_MIN ? uninitializedBytes(length) : new Uint8Array(length);
-      if (length >= NATIVE_COPY_MIN) native().copy(copy, 0, inBytes, at, length);
-      else copy.set(inBytes.subarray(at, at + length));
-      at += length;
+      const copy = takeBytes(length);
       return copy;
     }
     case T_INT32S:
@@ -410,10 +416,7 @@ function readValue(): unknown {
       at += (8 - ((at - base) & 7)) & 7;
       checkRoom(length, 1);
       if (length % Class.BYTES_PER_ELEMENT !== 0) throw new Error(`Corrupt message: ${length} bytes is no whole number of ${Class.name} elements`);
-      const copy = length >= NATIVE_COPY_MIN ? uninitializedBytes(length) : new Uint8Array(length);
-      if (length >= NATIVE_COPY_MIN) native().copy(copy, 0, inBytes, at, length);
-      else copy.set(inBytes.subarray(at, at + length));
-      at += length;
+      const copy = takeBytes(length);
       return new Class(copy.buffer as ArrayBuffer, 0, length / Class.BYTES_PER_ELEMENT);
     }
     default:
