@@ -14,7 +14,6 @@
  * Mappings stay valid after their names go: a process still running keeps its
  * memory; only new attachments by name fail.
  */
-import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import type { Socket } from "node:net";
 import { native } from "../util/native.ts";
@@ -54,7 +53,7 @@ export function sweepProgramShm(rootPid: number): void {
   const prefix = `mp-${rootPid}-`;
   onExit(() => sweep(prefix));
   try {
-    const tracker = spawn(process.execPath, ["-e", TRACKER], {
+    const tracker = process.getBuiltinModule("node:child_process").spawn(process.execPath, ["-e", TRACKER], {
       stdio: ["pipe", "ignore", "ignore"],
       detached: true,
       env: { ...process.env, MULTIPROC_SHM_PREFIX: prefix },

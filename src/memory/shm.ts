@@ -18,7 +18,6 @@
  * Every buffer made here is recorded in `osSharedBuffers`; wait.ts uses it to wait
  * on those with the kernel futex (Atomics.wait cannot wake another process).
  */
-import { randomBytes } from "node:crypto";
 import { isMainThread } from "node:worker_threads";
 import { native } from "../util/native.ts";
 import { onExit } from "../util/finalize.ts";
@@ -65,7 +64,7 @@ export function getRootPid(): number {
 
 /** A fresh name for a shared-memory object of this process. */
 export function newShmName(): string {
-  return `/mp-${rootPid}-${process.pid}-${++counter}-${randomBytes(4).toString("hex")}`;
+  return `/mp-${rootPid}-${process.pid}-${++counter}-${process.getBuiltinModule("node:crypto").randomBytes(4).toString("hex")}`;
 }
 
 let ticketCounter = 0;

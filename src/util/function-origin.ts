@@ -3,7 +3,7 @@
  * (JavaScript itself cannot tell). Slow (tens of ms: it lists every script
  * once), so it runs only to explain an error, never on a task's path.
  */
-import { Session } from "node:inspector";
+import type { Session } from "node:inspector";
 
 /** The URL of the script that defines `fn`, or undefined when V8 cannot say. */
 export function moduleOfFunction(fn: Function): string | undefined {
@@ -11,7 +11,8 @@ export function moduleOfFunction(fn: Function): string | undefined {
   const key = Symbol.for("multiproc.functionOrigin.probe");
   const holder = globalThis as unknown as Record<symbol, unknown>;
   try {
-    session = new Session();
+    // Loaded here, not at import: a worker imports this module and almost never explains an error.
+    session = new (process.getBuiltinModule("node:inspector").Session)();
     session.connect();
     // A session on the same thread answers synchronously, inside post().
     const post = <T>(method: string, params: object): T => {
