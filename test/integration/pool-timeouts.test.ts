@@ -4,6 +4,7 @@ import * as mp from "multiproc";
 import { forEachContext } from "../helpers/contexts.ts";
 import { waitUntil } from "../helpers/wait.ts";
 import { square } from "../fixtures/square.ts";
+import { meetAll } from "../fixtures/soak-tasks.ts";
 import { blockThen, countAndReturn, sleepThen, spinForever, timed } from "../fixtures/sleep.ts";
 
 const T = { timeout: 60_000 };
@@ -25,9 +26,14 @@ forEachContext((context) => {
     assert.equal(await pool.apply(square, [7], { timeout: 5_000 }), 49);
     // The replacement starts in its own time (seconds on a loaded machine); wait until it is ready.
     await waitUntil(() => pool.stats().idle === 2, "the replacement worker is ready");
-    const runs = await Promise.all([0, 1].map(() => pool.applyAsync(timed, [300]).get()));
+    const runs = await Promise.all([0, 1].map(() => pool.applyAsync(timed, [10]).get()));
     assert.equal(new Set(runs.map((r) => r.ident)).size, 2, "two workers again after the replacement");
-    assert.ok(runs[0]!.start < runs[1]!.end && runs[1]!.start < runs[0]!.end, "they overlap");
+    // They run at once: each waits at a barrier of two, which only two tasks running together pass.
+    // (Not start and end times: on a loaded machine the replacement's first import of a task
+    // module alone can take longer than a task.)
+    const barrier = new ctx.Barrier(2);
+    const met = await Promise.all([0, 1].map(() => pool.apply(meetAll, [barrier, 30_000])));
+    assert.deepEqual(met.sort(), [0, 1], "two tasks at the barrier at once");
     assert.deepEqual(await pool.map(square, [1, 2, 3], { timeout: 5_000, chunkSize: 1 }), [1, 4, 9]);
   });
 
