@@ -9,7 +9,7 @@
  * tasks wait in `queue` and never overlap, so a task's start is the previous
  * task's end.
  */
-import type { TransferListItem } from "node:worker_threads";
+import { isMainThread, type TransferListItem } from "node:worker_threads";
 import { CLOSED, MessageRing, NOTHING } from "../memory/ring.ts";
 import { isTransfer } from "../transfer.ts";
 import { uncloneableError } from "../wire/clone-check.ts";
@@ -152,6 +152,38 @@ function resultOf(task: TaskMessage, values: unknown[], transfer: TransferListIt
 }
 
 /**
+ * How long an idle worker waits on its task ring (ms) before it goes back to its event
+ * loop. The parent is most often writing the next tasks at that moment (it takes a batch
+ * of answers and sends a task for each): a worker that waits on the ring is woken by the
+ * write itself, where one back in its event loop needs a doorbell message, which costs
+ * the parent a postMessage or an IPC write per wake-up (about a tenth of its time on a
+ * stream of tiny tasks). The wait is a futex sleep after a short look, not a spin, and it
+ * is short because the event loop, with its messages ("stop") and timers, waits meanwhile.
+ */
+const LINGER_MS = 1;
+
+/**
+ * Only worker threads linger. A child process waits on a futex in OS shared memory,
+ * and then every task the parent writes meanwhile costs the parent a native futex wake
+ * (W1 on processes measured 10% slower with the linger, threads 15-25% faster).
+ */
+const LINGERS = !isMainThread;
+
+/**
+ * Waits up to LINGER_MS for a task to be written into `ring`; true if one was. While it
+ * waits, the worker holds the ring's doorbell, so the parent sends no message for what it
+ * writes meanwhile (MessageRing.claimDoorbell); false, at once, when a doorbell message is
+ * on its way already. After it lets the doorbell go, it looks once more: a task written
+ * between the end of the wait and the release found the doorbell held and sent nothing.
+ */
+function lingerForTasks(ring: MessageRing): boolean {
+  if (!ring.claimDoorbell()) return false;
+  const arrived = ring.waitReadableSync(performance.now() + LINGER_MS);
+  ring.answerDoorbell();
+  return arrived || ring.size > 0;
+}
+
+/**
  * Writes a chunk's result into the result ring (see sendThroughRing). False when it
  * must be posted instead: it transfers buffers, or sendThroughRing declined it.
  */
@@ -256,7 +288,11 @@ export async function runPoolWorker(data: PoolBootstrap, channel: ParentChannel)
     for (;;) {
       // A busy worker finds the tasks queued meanwhile in its ring, without a message or a sleep.
       if (taskRing.size > 0) takeTasks();
-      if (queue.length === 0) break;
+      if (queue.length === 0) {
+        // Idle: the next tasks are most often being written now; wait for them on the ring a moment.
+        if (LINGERS && !stopping && lingerForTasks(taskRing)) continue;
+        break;
+      }
       const task = queue.shift()!;
       // The parent took it back for an idle worker (see MessageRing.claimTask).
       if (!taskRing.claimTask(task.seq)) continue;
