@@ -18,6 +18,12 @@ export interface Plan {
   /** W3: how many fib(fibN) tasks. */
   fibTasks: number;
   fibN: number;
+  /**
+   * W3 rounds (a sequential run, then the pooled run), whose median is reported. More than
+   * `repeat`: one round's speed-up ranged 1.0-2.2 here on a shared machine, for every library.
+   * Python keeps `repeat` rounds (python/pool_bench.py): its sequential run alone takes 10 s.
+   */
+  fibRounds: number;
   /** W4: how many tasks each get a Float64Array of bulkBytes by copy. */
   bulkTasks: number;
   bulkBytes: number;
@@ -56,6 +62,7 @@ export function readPlan(env: Env = process.env): Plan {
     mapChunkSize: 10_000,
     fibTasks: quick ? 40 : 200,
     fibN: quick ? 24 : 27,
+    fibRounds: quick ? 1 : Math.max(9, integer(env, "MP_BENCH_REPEAT", 3, 1)),
     bulkTasks: quick ? 50 : 500,
     bulkBytes: 2 ** 20,
     warmupTasks: quick ? 200 : 2_000,

@@ -138,7 +138,7 @@ export async function runPoolSuite(library: PoolLibrary, plan: Plan): Promise<Po
     // Each pooled run is divided by the sequential run just before it: on a shared machine the speed
     // of a core drifts by tens of percent within a minute, and neighbours in time see the same drift.
     const speedUps: number[] = [];
-    for (let i = 0; i < plan.repeat; i++) {
+    for (let i = 0; i < plan.fibRounds; i++) {
       const [sequential] = await timeRuns(1, async () => {
         for (let i = 0; i < plan.fibTasks; i++) fib(plan.fibN);
       });

@@ -113,7 +113,8 @@ def main():
             check("map last item", pool.map(inc, map_input, plan["mapChunkSize"])[-1], plan["mapItems"])
 
         measures["w2Map"] = rate(plan["mapItems"], time_runs(repeat, mapped), "items/s")
-        # Each pooled run against the sequential run just before it, as suite.ts does.
+        # Each pooled run against the sequential run just before it, as suite.ts does; `repeat`
+        # rounds, not the Node libraries' fibRounds: one sequential run here takes about 10 s.
         speed_ups = []
         for _ in range(repeat):
             (sequential,) = time_runs(1, lambda: [fib(plan["fibN"]) for _ in range(plan["fibTasks"])])
