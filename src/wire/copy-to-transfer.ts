@@ -7,13 +7,10 @@
  * (what structured clone gives it), for one copy in all: W4's 1 MiB arrays. Worker threads
  * only: between processes every message is copied by the channel anyway.
  */
+import { TYPED_ARRAY_CLASSES } from "../util/typed-arrays.ts";
 
 /** Typed array classes whose `slice()` copies into a fresh buffer of exactly their size. */
-const COPYABLE = new Set<object>(
-  [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array].map(
-    (Class) => Class.prototype,
-  ),
-);
+const COPYABLE = new Set<object>(TYPED_ARRAY_CLASSES.map((Class) => Class.prototype));
 
 function copyable(value: unknown, minBytes: number): value is { slice(): ArrayBufferView; byteLength: number } {
   if (typeof value !== "object" || value === null) return false;

@@ -20,7 +20,7 @@
  *  10 object [u32 n] n × (key string value, value)
  *  11 Uint8Array [u32 n][0-7 pad bytes to an 8-aligned address][n bytes]
  *  12 other typed array [u8 kind][u32 n bytes][pad to 8][n bytes]: Int8Array ... BigUint64Array
- *     (TYPED_KINDS), as raw bytes: one copy in, one out, never element by element
+ *     (kind: the class's place in TYPED_ARRAY_CLASSES), as raw bytes: one copy in, one out, never element by element
  *  13 array of int32 numbers  [u32 n][pad to 4][n × i32]   (PACKED_MIN items or more)
  *  14 array of other numbers  [u32 n][pad to 8][n × f64]
  *     A map's chunk of numbers and its results: one tag and one bulk write or read per
@@ -28,6 +28,7 @@
  */
 
 import { native } from "../util/native.ts";
+import { TYPED_ARRAY_CLASSES } from "../util/typed-arrays.ts";
 
 const T_UNDEFINED = 0;
 const T_NULL = 1;
@@ -49,11 +50,8 @@ const T_FLOAT64S = 14;
 const PACKED_MIN = 16;
 
 /** The typed array classes tag 12 carries, by their kind byte (Uint8Array has tag 11). */
-const TYPED_KINDS = [
-  Int8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
-  Float32Array, Float64Array, BigInt64Array, BigUint64Array,
-] as const;
-const typedKindOf = new Map<object, number>(TYPED_KINDS.map((Class, kind) => [Class.prototype, kind]));
+/** Tag 12's kinds: a class's place in TYPED_ARRAY_CLASSES (Uint8Array's is unused: it is tag 11). */
+const typedKindOf = new Map<object, number>(TYPED_ARRAY_CLASSES.map((Class, kind) => [Class.prototype, kind]));
 
 /** Nesting deeper than this goes to V8 (which handles any depth). */
 const MAX_DEPTH = 64;
@@ -409,7 +407,7 @@ function readValue(): unknown {
       return array;
     }
     case T_TYPED: {
-      const Class = TYPED_KINDS[inBytes[at++]!];
+      const Class = TYPED_ARRAY_CLASSES[inBytes[at++]!];
       if (Class === undefined) throw new Error(`Corrupt message: unknown typed array kind ${inBytes[at - 1]} at byte ${at - 1}`);
       const length = inView.getUint32(at, true);
       at += 4;

@@ -16,6 +16,7 @@ import v8 from "node:v8";
 import { kWire } from "../symbols.ts";
 import { openShm, osSharedName } from "../memory/shm.ts";
 import { native } from "../util/native.ts";
+import { TYPED_ARRAY_CLASSES } from "../util/typed-arrays.ts";
 
 export interface WireForm {
   type: string;
@@ -43,10 +44,9 @@ const SHARED_VIEW = "SharedView";
 const OS_BUFFER = "OsSharedArrayBuffer";
 registerWireType(OS_BUFFER, (name) => openShm(name as string));
 type TypedArrayConstructor = new (buffer: SharedArrayBuffer, byteOffset: number, length: number) => ArrayBufferView;
-const viewConstructors: Record<string, TypedArrayConstructor> = {
-  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
-  Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView,
-} as unknown as Record<string, TypedArrayConstructor>;
+const viewConstructors = Object.fromEntries(
+  [...TYPED_ARRAY_CLASSES, DataView].map((Class) => [Class.name, Class]),
+) as unknown as Record<string, TypedArrayConstructor>;
 
 function isSharedView(value: object): value is ArrayBufferView {
   return ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer;
