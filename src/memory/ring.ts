@@ -49,6 +49,8 @@
  *                                     it has not answered (see claimDoorbell; the pool's result rings)
  *   byte 164  word 41  startGate      seq of the next task not yet started or taken back (see claimTask;
  *                                     the pool's task rings)
+ *   byte 168  word 42  messagesComing messages posted to the reader beside the ring and not yet received
+ *                                     (see messageComing and lingerSync; the pool's task rings)
  *   byte 192  f64  24  spillHead      ticket of the oldest spill segment (0: none)
  *   byte 200  f64  25  spillTail      ticket of the newest spill segment
  *   byte 208  f64  26  spillFree      ticket of a drained segment kept for reuse (0: none)
@@ -83,6 +85,7 @@ const WRITER_CLOSED = 37;
 const READER_CLOSED = 38;
 const DOORBELL = 40;
 const START_GATE = 41;
+const MESSAGES_COMING = 42;
 /** Byte offset of spillHead, spillTail and spillFree (three f64 words). */
 const SPILL_TICKETS = 192;
 const HEADER_BYTES = 256;
@@ -282,6 +285,36 @@ export class MessageRing {
    */
   claimTask(seq: number): boolean {
     return Atomics.compareExchange(this.#ctl, START_GATE, seq | 0, (seq + 1) | 0) === (seq | 0);
+  }
+
+  /**
+   * For a ring whose reader is also sent messages beside it (a pool worker's task ring: a
+   * task with a transfer list is posted). The writer calls this just before it posts one,
+   * and it ends a lingerSync at once: the reader must go back to its event loop to get it.
+   */
+  messageComing(): void {
+    const ctl = this.#ctl;
+    Atomics.add(ctl, MESSAGES_COMING, 1);
+    if (Atomics.load(ctl, READERS_WAITING) !== 0) this.#signal(DATA_SEQ, 1);
+  }
+
+  /** The reader, on each message announced by messageComing (or the writer, if its post failed). */
+  messageArrived(): void {
+    Atomics.sub(this.#ctl, MESSAGES_COMING, 1);
+  }
+
+  /**
+   * One wait of up to `timeout` ms for a frame, which ends early when the writer announces
+   * a message (messageComing) or is already on its way; true if a frame is there to read.
+   */
+  lingerSync(timeout: number): boolean {
+    const ctl = this.#ctl;
+    Atomics.add(ctl, READERS_WAITING, 1);
+    // The sequence word is read before the count: a message announced after this read changes it.
+    const seq = Atomics.load(ctl, DATA_SEQ);
+    if (!this.#readable() && Atomics.load(ctl, MESSAGES_COMING) === 0) waitCore.waitSync(ctl, DATA_SEQ, seq, timeout);
+    Atomics.sub(ctl, READERS_WAITING, 1);
+    return Atomics.load(ctl, ITEMS) !== 0;
   }
 
   /** The seq of the next task neither started nor taken back (see claimTask). */

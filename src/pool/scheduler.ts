@@ -602,7 +602,14 @@ export class Scheduler {
         // Big arrays to a thread: copied once here and moved, rather than copied twice by postMessage.
         const moved = job.transfer === undefined && !task.wired && this.#options.backend.copyThenTransfer ? copiesToTransfer(task.items, COPY_TO_TRANSFER_BYTES) : null;
         if (moved) message.items = moved.items;
-        worker.handle.post(message, moved ? moved.transfer : job.transfer);
+        // Announced first: a worker thread lingering on its ring goes back to its event loop for it.
+        worker.tasks.messageComing();
+        try {
+          worker.handle.post(message, moved ? moved.transfer : job.transfer);
+        } catch (error) {
+          worker.tasks.messageArrived();
+          throw error;
+        }
       }
     } catch (error) {
       // Nothing was sent; only this task fails and the worker takes the next one.

@@ -173,12 +173,13 @@ const LINGERS = !isMainThread;
  * Waits up to LINGER_MS for a task to be written into `ring`; true if one was. While it
  * waits, the worker holds the ring's doorbell, so the parent sends no message for what it
  * writes meanwhile (MessageRing.claimDoorbell); false, at once, when a doorbell message is
- * on its way already. After it lets the doorbell go, it looks once more: a task written
+ * on its way already. A task posted as a message (one with a transfer list: W4's arrays)
+ * ends the wait too (MessageRing.messageComing), or the worker would sit on it for 1 ms. After it lets the doorbell go, it looks once more: a task written
  * between the end of the wait and the release found the doorbell held and sent nothing.
  */
 function lingerForTasks(ring: MessageRing): boolean {
   if (!ring.claimDoorbell()) return false;
-  const arrived = ring.waitReadableSync(performance.now() + LINGER_MS);
+  const arrived = ring.lingerSync(LINGER_MS);
   ring.answerDoorbell();
   return arrived || ring.size > 0;
 }
@@ -318,6 +319,7 @@ export async function runPoolWorker(data: PoolBootstrap, channel: ParentChannel)
         if (!running) pump();
         break;
       case "task":
+        taskRing.messageArrived();
         // The tasks written into the ring before this one was posted come first.
         takeTasks();
         accept(message);

@@ -32,3 +32,19 @@ test("nothing to copy: null; shared memory is never copied", T, () => {
   assert.equal(copiesToTransfer([new Float64Array(new SharedArrayBuffer(8192))], 1024), null);
   assert.equal(copiesToTransfer([Buffer.alloc(8192)], 1024), null, "a Buffer keeps postMessage's own handling");
 });
+
+test("a copy holds exactly the array's elements in a buffer of its own size, for a view into a bigger buffer too", T, () => {
+  const backing = new ArrayBuffer(64 * 1024);
+  new Uint8Array(backing).forEach((_, i, a) => (a[i] = i & 0xff));
+  const view = new Int16Array(backing, 1000, 2048);
+  const big = new BigInt64Array(512).map((_, i) => BigInt(i) * -3n);
+  const moved = copiesToTransfer([view, big, backing], 1024);
+  assert.ok(moved);
+  const [viewCopy, bigCopy, backingCopy] = moved.items as [Int16Array, BigInt64Array, ArrayBuffer];
+  assert.ok(viewCopy instanceof Int16Array);
+  assert.equal(viewCopy.byteOffset, 0);
+  assert.equal(viewCopy.buffer.byteLength, view.byteLength, "the copy's buffer is its own size, not the backing buffer's");
+  assert.deepEqual(viewCopy, view);
+  assert.deepEqual(bigCopy, big);
+  assert.deepEqual(new Uint8Array(backingCopy), new Uint8Array(backing));
+});
