@@ -174,8 +174,9 @@ const LINGERS = !isMainThread;
  * waits, the worker holds the ring's doorbell, so the parent sends no message for what it
  * writes meanwhile (MessageRing.claimDoorbell); false, at once, when a doorbell message is
  * on its way already. A task posted as a message (one with a transfer list: W4's arrays)
- * ends the wait too (MessageRing.messageComing), or the worker would sit on it for 1 ms. After it lets the doorbell go, it looks once more: a task written
- * between the end of the wait and the release found the doorbell held and sent nothing.
+ * ends the wait too (MessageRing.messageComing), or the worker would sit on it for 1 ms.
+ * After it lets the doorbell go, it looks once more: a task written between the end of
+ * the wait and the release found the doorbell held and sent nothing.
  */
 function lingerForTasks(ring: MessageRing): boolean {
   if (!ring.claimDoorbell()) return false;
