@@ -28,7 +28,7 @@
  */
 
 import { native } from "../util/native.ts";
-import { TYPED_ARRAY_CLASSES } from "../util/typed-arrays.ts";
+import { TYPED_ARRAY_CLASSES, uninitializedBytes } from "../util/typed-arrays.ts";
 
 const T_UNDEFINED = 0;
 const T_NULL = 1;
@@ -49,7 +49,6 @@ const T_FLOAT64S = 14;
 /** Arrays of numbers this long or longer are packed (tags 13, 14); shorter ones gain nothing. */
 const PACKED_MIN = 16;
 
-/** The typed array classes tag 12 carries, by their kind byte (Uint8Array has tag 11). */
 /** Tag 12's kinds: a class's place in TYPED_ARRAY_CLASSES (Uint8Array's is unused: it is tag 11). */
 const typedKindOf = new Map<object, number>(TYPED_ARRAY_CLASSES.map((Class, kind) => [Class.prototype, kind]));
 
@@ -276,11 +275,6 @@ export function fastScratch(): Buffer {
  */
 const NATIVE_COPY_MIN = 4096;
 
-/** A Uint8Array over fresh, not zero-filled memory; every byte is written before anyone reads it. */
-function uninitializedBytes(length: number): Uint8Array {
-  return new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
-}
-
 /** Decoder state: module-level so a decode allocates nothing but the values it returns. */
 let inBytes: Buffer = scratch;
 let inView: DataView = view;
@@ -323,9 +317,14 @@ function readString(tag: number): string {
 
 /** The next `length` bytes of the message as a fresh Uint8Array over a buffer of exactly that size. */
 function takeBytes(length: number): Uint8Array {
-  const copy = length >= NATIVE_COPY_MIN ? uninitializedBytes(length) : new Uint8Array(length);
-  if (length >= NATIVE_COPY_MIN) native().copy(copy, 0, inBytes, at, length);
-  else copy.set(inBytes.subarray(at, at + length));
+  let copy: Uint8Array;
+  if (length >= NATIVE_COPY_MIN) {
+    copy = uninitializedBytes(length);
+    native().copy(copy, 0, inBytes, at, length);
+  } else {
+    copy = new Uint8Array(length);
+    copy.set(inBytes.subarray(at, at + length));
+  }
   at += length;
   return copy;
 }
@@ -383,8 +382,7 @@ function readValue(): unknown {
       at += 4;
       at += (8 - ((at - base) & 7)) & 7;
       checkRoom(length, 1);
-      const copy = takeBytes(length);
-      return copy;
+      return takeBytes(length);
     }
     case T_INT32S:
     case T_FLOAT64S: {
