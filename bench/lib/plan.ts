@@ -19,7 +19,7 @@ export interface Plan {
   fibTasks: number;
   fibN: number;
   /**
-   * W3 rounds (a sequential run, then the pooled run), whose median is reported. More than
+   * W3 rounds (a pooled run between two sequential runs), whose median is reported. More than
    * `repeat`: one round's speed-up ranged 1.0-2.2 here on a shared machine, for every library.
    * Python keeps `repeat` rounds (python/pool_bench.py): its sequential run alone takes 10 s.
    */
@@ -55,7 +55,7 @@ export function readPlan(env: Env = process.env): Plan {
   const quick = env.MP_BENCH_QUICK === "1" || env.MP_BENCH_QUICK === "true";
   return {
     workers: integer(env, "MP_BENCH_WORKERS", 2, 1),
-    repeat: integer(env, "MP_BENCH_REPEAT", quick ? 1 : 3, 1),
+    repeat: integer(env, "MP_BENCH_REPEAT", quick ? 1 : 5, 1),
     quick,
     tinyTasks: quick ? 2_000 : 20_000,
     mapItems: quick ? 100_000 : 1_000_000,

@@ -327,8 +327,9 @@ export class MessageRing {
   /**
    * Publishes `payload[0, length)` as one frame of `kind`, unless `limit` > 0 and
    * `limit` frames are already waiting (then returns false). Never waits for bytes.
+   * `wake` false leaves a waiting reader asleep: the caller calls wakeReader later.
    */
-  tryWrite(kind: number, payload: Uint8Array, length: number, limit = 0): boolean {
+  tryWrite(kind: number, payload: Uint8Array, length: number, limit = 0, wake = true): boolean {
     const ctl = this.#ctl;
     lock(ctl, P_LOCK);
     try {
@@ -342,8 +343,13 @@ export class MessageRing {
     } finally {
       unlock(ctl, P_LOCK);
     }
-    if (Atomics.load(ctl, READERS_WAITING) !== 0) this.#signal(DATA_SEQ, 1);
+    if (wake) this.wakeReader();
     return true;
+  }
+
+  /** Wakes a reader waiting for frames, if one may be; for writes made with `wake` false. */
+  wakeReader(): void {
+    if (Atomics.load(this.#ctl, READERS_WAITING) !== 0) this.#signal(DATA_SEQ, 1);
   }
 
   /** Writes a frame into the ring, or into the spill when the ring is full or already holds frames (FIFO); caller holds pLock. */

@@ -28,19 +28,20 @@ export function isInput(value: unknown): value is Input<unknown> {
 /**
  * encodeForWire, skipped when every entry is a primitive (nothing to replace):
  * the common case of small tasks, and the walk's bookkeeping costs more than the task.
+ * null then: the entries go as they are (no result object made per call).
  */
-export function encodeEntries(entries: unknown[]): { value: unknown; wired: boolean } {
+export function encodeEntries(entries: unknown[]): { value: unknown; wired: boolean } | null {
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i];
     if (typeof entry === "object" && entry !== null) return encodeForWire(entries);
   }
-  return { value: entries, wired: false };
+  return null;
 }
 
 /** Queues one chunk of `job`. */
 export function enqueueChunk(scheduler: Scheduler, job: Job, chunk: number, items: unknown[], start: number): void {
   const encoded = encodeEntries(items);
-  scheduler.enqueue({ job, chunk, items: encoded.value as unknown[], wired: encoded.wired, start });
+  scheduler.enqueue({ job, chunk, items: encoded === null ? items : (encoded.value as unknown[]), wired: encoded !== null && encoded.wired, start });
 }
 
 function closeIterator(iterator: Iterator<unknown> | AsyncIterator<unknown>): void {

@@ -25,7 +25,7 @@ import { encodeForWire } from "../wire/serialize.ts";
 import { chunkCount, defaultChunkSize, readAheadWindow } from "./chunking.ts";
 import { Collector, encodeEntries, enqueueChunk, Feed, isInput, isSyncIterable } from "./feed.ts";
 import type { Input } from "./feed.ts";
-import { ApplySink, AsyncResult, IMapIterator, MapSink, validateTimeout } from "./results.ts";
+import { ApplySink, AsyncResult, IMapIterator, MapSink, PromiseSink, validateTimeout } from "./results.ts";
 import type { ResultCallbacks } from "./results.ts";
 import { Scheduler } from "./scheduler.ts";
 import type { PoolStats } from "./stats.ts";
@@ -120,6 +120,14 @@ function checkFunction(name: string, value: unknown): void {
   if (value !== undefined && typeof value !== "function") {
     throw new TypeError(`Expected \`${name}\` to be a function, got ${describe(value)}`);
   }
+}
+
+/** The callbacks of an applyAsync/mapAsync call, checked; undefined when it has none. */
+function resultCallbacks<R>(options: { callback?: (result: R) => void; errorCallback?: (error: Error) => void } | undefined): ResultCallbacks<R> | undefined {
+  if (!options) return undefined;
+  checkFunction("callback", options.callback);
+  checkFunction("errorCallback", options.errorCallback);
+  return options.callback || options.errorCallback ? { callback: options.callback, errorCallback: options.errorCallback } : undefined;
 }
 
 function checkResourceLimits(value: unknown): ResourceLimits | undefined {
@@ -262,33 +270,26 @@ export class Pool {
     job.onFinish = () => signal.removeEventListener("abort", onAbort);
   }
 
-  #submitApply<R>(fn: unknown, args: unknown, options: ApplyAsyncOptions<R> | undefined, caller: CallerStack): AsyncResult<R> {
+  /** Queues one call of `fn(...args)` whose result goes to `sink` (apply, applyAsync). */
+  #submitApply(fn: unknown, args: unknown, options: ApplyOptions | undefined, caller: CallerStack, sink: JobSink): void {
     this.#checkRunning();
     const timeout = checkSubmitOptions(options);
     const argList = args === undefined || args === null ? [] : args;
     if (!Array.isArray(argList)) throw new TypeError(`Expected \`args\` to be an array of arguments, got ${describe(args)}`);
-    let callbacks: ResultCallbacks<R> | undefined;
     let transfer: readonly TransferListItem[] | undefined;
-    if (options) {
-      checkFunction("callback", options.callback);
-      checkFunction("errorCallback", options.errorCallback);
-      if (options.callback || options.errorCallback) callbacks = { callback: options.callback, errorCallback: options.errorCallback };
-      if (options.transfer !== undefined) {
-        if (!Array.isArray(options.transfer)) throw new TypeError(`Expected \`transfer\` to be an array, got ${describe(options.transfer)}`);
-        transfer = options.transfer;
-      }
+    if (options?.transfer !== undefined) {
+      if (!Array.isArray(options.transfer)) throw new TypeError(`Expected \`transfer\` to be an array, got ${describe(options.transfer)}`);
+      transfer = options.transfer;
     }
     const ref = this.#ref(fn);
-    const sink = new ApplySink<R>(callbacks);
     const job = this.#scheduler.createJob(ref, true, sink, caller, timeout, transfer);
-    if (this.#rejectIfBroken(job)) return sink.result;
+    if (this.#rejectIfBroken(job)) return;
     this.#watchSignal(job, options?.signal);
     if (!job.cancelled) {
       const encoded = encodeEntries(argList);
-      this.#scheduler.enqueue({ job, chunk: 0, items: [encoded.value], wired: encoded.wired, start: null });
+      this.#scheduler.enqueue({ job, chunk: 0, items: [encoded === null ? argList : encoded.value], wired: encoded !== null && encoded.wired, start: null });
     }
     this.#scheduler.finishIfDone(job);
-    return sink.result;
   }
 
   #rejectIfBroken(job: Job): boolean {
@@ -305,7 +306,9 @@ export class Pool {
   apply<A extends unknown[], R>(fn: (...args: A) => R, args?: A, options?: ApplyOptions): Promise<Awaited<R>> {
     try {
       // The caller's stack is taken where the failure is awaited, at no cost to calls that succeed.
-      return this.#submitApply<Awaited<R>>(fn, args, options, AWAITING_CALLER).get().then(undefined, rethrowWithAwaitingStack);
+      const sink = new PromiseSink<Awaited<R>>();
+      this.#submitApply(fn, args, options, AWAITING_CALLER, sink);
+      return sink.promise.then(undefined, rethrowWithAwaitingStack);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -318,7 +321,9 @@ export class Pool {
   applyAsync<A extends unknown[], R>(fn: (...args: A) => R, args?: A, options?: ApplyAsyncOptions<Awaited<R>>): AsyncResult<Awaited<R>> {
     const caller: CallerStack = {};
     Error.captureStackTrace(caller, this.applyAsync);
-    return this.#submitApply<Awaited<R>>(fn, args, options, caller);
+    const sink = new ApplySink<Awaited<R>>(resultCallbacks(options));
+    this.#submitApply(fn, args, options, caller, sink);
+    return sink.result;
   }
 
   #submitMap<R>(fn: unknown, iterable: unknown, star: boolean, options: MapAsyncOptions<R> | undefined, caller: CallerStack): AsyncResult<R[]> {
@@ -326,12 +331,7 @@ export class Pool {
     const timeout = checkSubmitOptions(options);
     checkInput(iterable);
     const chunkSize = checkChunkSize(options?.chunkSize);
-    let callbacks: ResultCallbacks<R[]> | undefined;
-    if (options) {
-      checkFunction("callback", options.callback);
-      checkFunction("errorCallback", options.errorCallback);
-      if (options.callback || options.errorCallback) callbacks = { callback: options.callback, errorCallback: options.errorCallback };
-    }
+    const callbacks = resultCallbacks(options);
     const ref = this.#ref(fn);
     const sink = new MapSink<R>(callbacks);
     const scheduler = this.#scheduler;

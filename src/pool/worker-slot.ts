@@ -40,6 +40,8 @@ export class PoolWorker {
 
   /** The seq of the next task sent to this worker (TaskMessage.seq). */
   taskSeq = 0;
+  /** Tasks written into its ring, during a batch of answers, that have not woken it yet (see Scheduler#wakeLater). */
+  unwokenTasks = 0;
   /** The seq of the answer to take next (ResultMessage.seq). */
   nextSeq = 0;
   /** Answers that came ahead of their turn (a message overtaking the ring), by seq. */

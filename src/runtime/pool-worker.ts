@@ -19,7 +19,7 @@ import type { FunctionRef } from "../wire/functions.ts";
 import type { ParentMessage, PoolBootstrap, ResultMessage, TaskMessage } from "../wire/protocol.ts";
 import { decodeFrame } from "../wire/message-codec.ts";
 import { resultFrame, taskFromFrame, type TaskFrame } from "../wire/pool-frames.ts";
-import { sendThroughRing } from "../wire/ring-send.ts";
+import { RingSend, sendThroughRing } from "../wire/ring-send.ts";
 import { decodeFromWire, encodeForWire, revivalsSettled } from "../wire/serialize.ts";
 import type { ParentChannel } from "./channel.ts";
 import { loadLibrary } from "./library.ts";
@@ -194,7 +194,9 @@ function writeResult(ring: MessageRing, channel: ParentChannel, outcome: Outcome
   const { message, raw } = outcome;
   // The ring's codec carries library objects itself: the values as they were, not their wire form.
   const plain = raw && message.ok ? { ...message, values: raw, wired: false } : message;
-  return sendThroughRing(ring, resultFrame(plain), "a task's result back to the caller", () => channel.post({ type: "results" }));
+  const sent = sendThroughRing(ring, resultFrame(plain), "a task's result back to the caller");
+  if (sent === RingSend.WrittenRingDoorbell) channel.post({ type: "results" });
+  return sent !== RingSend.Declined;
 }
 
 /** Posts a chunk's result; a result that cannot be cloned fails that task only. */

@@ -65,7 +65,40 @@ const uint8Proto = Uint8Array.prototype;
 let scratch = Buffer.allocUnsafeSlow(4096);
 let view = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
 let pos = 0;
-const seen = new Set<object>();
+
+/**
+ * The arrays and objects met in this encode: one met twice is given up on (V8 keeps a
+ * shared reference or a cycle, this format would write it twice or forever). A message
+ * holds few, so they are looked up in a reused array and only past SEEN_LIST_MAX in a
+ * Set: a Set cleared after every encode allocated a new table each time, garbage on
+ * every tiny pool task's frame and result.
+ */
+const SEEN_LIST_MAX = 16;
+const seenList: (object | undefined)[] = new Array(SEEN_LIST_MAX).fill(undefined);
+const seenSet = new Set<object>();
+let seenCount = 0;
+
+/** Records `value` as met; gives up if it was met already in this encode. */
+function markSeen(value: object): void {
+  if (seenCount < SEEN_LIST_MAX) {
+    for (let i = 0; i < seenCount; i++) if (seenList[i] === value) throw giveUp;
+    seenList[seenCount++] = value;
+    return;
+  }
+  if (seenCount === SEEN_LIST_MAX) {
+    for (let i = 0; i < SEEN_LIST_MAX; i++) seenSet.add(seenList[i]!);
+  }
+  if (seenSet.has(value)) throw giveUp;
+  seenSet.add(value);
+  seenCount++;
+}
+
+/** Forgets what the last encode met (without holding on to the caller's objects). */
+function forgetSeen(): void {
+  if (seenCount > SEEN_LIST_MAX) seenSet.clear();
+  for (let i = 0; i < seenCount && i < SEEN_LIST_MAX; i++) seenList[i] = undefined;
+  seenCount = 0;
+}
 
 class GiveUp {}
 const giveUp = new GiveUp();
@@ -155,10 +188,10 @@ function writeValue(value: unknown, depth: number): void {
         scratch[pos++] = T_NULL;
         return;
       }
-      if (depth > MAX_DEPTH || seen.has(value)) throw giveUp;
+      if (depth > MAX_DEPTH) throw giveUp;
       const proto = Object.getPrototypeOf(value);
       if (proto === arrayProto) {
-        seen.add(value);
+        markSeen(value);
         const array = value as unknown[];
         const length = array.length;
         if (length >= PACKED_MIN && writePackedNumbers(array)) return;
@@ -174,7 +207,7 @@ function writeValue(value: unknown, depth: number): void {
         return;
       }
       if (proto === objectProto) {
-        seen.add(value);
+        markSeen(value);
         const record = value as Record<string, unknown>;
         const keys = Object.keys(record);
         reserve(5);
@@ -259,7 +292,7 @@ export function fastEncode(value: unknown): number {
     if (error === giveUp) return -1;
     throw error;
   } finally {
-    seen.clear();
+    forgetSeen();
   }
 }
 

@@ -6,31 +6,42 @@
 import type { MessageRing } from "../memory/ring.ts";
 import { dropOutgoing, encodeOutgoing, type Outgoing } from "./message-codec.ts";
 
+/** What sendThroughRing did. */
+export const enum RingSend {
+  /** Nothing written: send it as a message instead. */
+  Declined,
+  /** Written; the reader will look by itself. */
+  Written,
+  /** Written, and the reader must be sent its doorbell message (MessageRing.claimDoorbell). */
+  WrittenRingDoorbell,
+}
+
 /**
- * Writes `value` into `ring` and calls `ringDoorbell` if the reader must be told.
- * False, writing nothing, when it should go as a message instead: it cannot be encoded
+ * Writes `value` into `ring`, saying whether the reader must be sent its doorbell (the
+ * answer rather than a callback: a closure per tiny task was garbage on its hot path).
+ * Declined, writing nothing, when it should go as a message instead: it cannot be encoded
  * for the ring (the message path then says what cannot be cloned), or it is bigger than
  * a quarter of the ring (a message carries it with one copy fewer, and in OS memory an
- * out-of-ring frame would cost a segment of its own).
+ * out-of-ring frame would cost a segment of its own). `wake` false: a reader waiting on
+ * the ring is left asleep (MessageRing.tryWrite).
  */
-export function sendThroughRing(ring: MessageRing, value: unknown, what: string, ringDoorbell: () => void): boolean {
+export function sendThroughRing(ring: MessageRing, value: unknown, what: string, wake = true): RingSend {
   const limit = ring.capacity >> 2;
   // A big typed array or buffer near the top (a task's arguments, a result) would be
   // serialized only to be thrown away: look for one first.
-  if (holdsBinaryOver(value, limit, 4)) return false;
+  if (holdsBinaryOver(value, limit, 4)) return RingSend.Declined;
   let encoded: Outgoing;
   try {
     encoded = encodeOutgoing(value, what, ring.owner);
   } catch {
-    return false;
+    return RingSend.Declined;
   }
   if (encoded.length > limit) {
     dropOutgoing(encoded);
-    return false;
+    return RingSend.Declined;
   }
-  ring.tryWrite(encoded.kind, encoded.bytes, encoded.length);
-  if (ring.claimDoorbell()) ringDoorbell();
-  return true;
+  ring.tryWrite(encoded.kind, encoded.bytes, encoded.length, 0, wake);
+  return ring.claimDoorbell() ? RingSend.WrittenRingDoorbell : RingSend.Written;
 }
 
 /** Whether `value`, looked into `depth` levels of arrays and plain objects, holds a buffer or view of more than `limit` bytes. */
