@@ -136,3 +136,26 @@ test("bad functions are refused with a clear message", T, () => {
   assert.throws(() => resolveFunction(42, [], "`target`"), /Expected `target` to be a function, got number/);
   assert.throws(() => resolveFunction(Array.prototype.map), /built-in function map/);
 });
+
+test("the queue codec keeps shared references and cycles, below and above the objects it tracks in a list", T, async () => {
+  const { encodeOutgoing, decodeFrame } = await import("../../src/wire/message-codec.ts");
+  const roundTrip = (value: unknown): unknown => {
+    const encoded = encodeOutgoing(value, "a test value");
+    const bytes = Buffer.from(encoded.bytes.subarray(0, encoded.length));
+    return decodeFrame(encoded.kind, bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, encoded.length);
+  };
+  const shared = { a: 1 };
+  const few = roundTrip([shared, shared]) as object[];
+  assert.equal(few[0], few[1]);
+  const many = Array.from({ length: 40 }, (_, i) => ({ i }));
+  const manyShared = roundTrip([...many, many[3]]) as { i: number }[];
+  assert.equal(manyShared.length, 41);
+  assert.equal(manyShared[40], manyShared[3]);
+  const cycle: unknown[] = [];
+  cycle.push(cycle);
+  const decodedCycle = roundTrip(cycle) as unknown[];
+  assert.equal(decodedCycle[0], decodedCycle);
+  // Distinct objects, many of them, stay distinct and equal in content; the next encode starts afresh.
+  assert.deepEqual(roundTrip(many), many);
+  assert.deepEqual(roundTrip([shared]), [{ a: 1 }]);
+});
