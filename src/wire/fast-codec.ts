@@ -102,6 +102,12 @@ function forgetSeen(): void {
 
 class GiveUp {}
 const giveUp = new GiveUp();
+/** Thrown when a byte or typed array is bigger than the encode's `maxBinary` (see fastEncode). */
+const tooBig = new GiveUp();
+let maxBinary = Infinity;
+
+/** fastEncode's answer when a byte or typed array in the value is bigger than its `maxBinary`. */
+export const TOO_BIG = -2;
 
 function reserve(bytes: number): void {
   if (pos + bytes <= scratch.length) return;
@@ -224,6 +230,7 @@ function writeValue(value: unknown, depth: number): void {
       if (proto === uint8Proto && !((value as Uint8Array).buffer instanceof SharedArrayBuffer)) {
         const bytes = value as Uint8Array;
         const length = bytes.length;
+        if (length > maxBinary) throw tooBig;
         reserve(13 + length);
         scratch[pos] = T_BYTES;
         view.setUint32(pos + 1, length, true);
@@ -237,6 +244,7 @@ function writeValue(value: unknown, depth: number): void {
       if (kind !== undefined && !((value as ArrayBufferView).buffer instanceof SharedArrayBuffer)) {
         const typed = value as ArrayBufferView;
         const length = typed.byteLength;
+        if (length > maxBinary) throw tooBig;
         reserve(14 + length);
         scratch[pos] = T_TYPED;
         scratch[pos + 1] = kind;
@@ -280,16 +288,19 @@ function writePackedNumbers(array: unknown[]): boolean {
 
 /**
  * Encodes `value` into the shared scratch buffer and returns its length, or -1
- * when the value needs V8's serializer. The bytes stay valid until the next call
- * (read them with `fastScratch()`).
+ * when the value needs V8's serializer, or TOO_BIG (nothing copied past it) when it
+ * holds a byte or typed array of more than `binaryLimit` bytes. The bytes stay valid
+ * until the next call (read them with `fastScratch()`).
  */
-export function fastEncode(value: unknown): number {
+export function fastEncode(value: unknown, binaryLimit = Infinity): number {
   pos = 0;
+  maxBinary = binaryLimit;
   try {
     writeValue(value, 0);
     return pos;
   } catch (error) {
     if (error === giveUp) return -1;
+    if (error === tooBig) return TOO_BIG;
     throw error;
   } finally {
     forgetSeen();

@@ -6,7 +6,7 @@
  */
 import { KIND_USER, type FrameDecoder } from "../memory/ring.ts";
 import { uncloneableError } from "./clone-check.ts";
-import { fastDecode, fastEncode, fastScratch } from "./fast-codec.ts";
+import { TOO_BIG, fastDecode, fastEncode, fastScratch } from "./fast-codec.ts";
 import { decodeMessage, discardMessage, encodeMessage } from "./serialize.ts";
 
 /** Frame kinds of a message: how its payload is encoded. */
@@ -33,13 +33,44 @@ const reused: Outgoing = { kind: KIND_FAST, bytes: fastScratch(), length: 0, tic
  */
 export function encodeOutgoing(value: unknown, what: string, owner?: SharedArrayBuffer | null): Outgoing {
   const length = fastEncode(value);
-  if (length >= 0) {
-    reused.kind = KIND_FAST;
-    reused.bytes = fastScratch();
-    reused.length = length;
-    reused.tickets = undefined;
-    return reused;
+  return length >= 0 ? fastOutgoing(length) : serializedOutgoing(value, what, owner);
+}
+
+/**
+ * encodeOutgoing, or null, having copied no big array, when `value` holds a byte or typed
+ * array (or, on V8's path, any buffer or view near its top) of more than `maxBinary`
+ * bytes: a pool's ring hands those to its message path, which moves them with fewer copies.
+ */
+export function encodeWithin(value: unknown, what: string, owner: SharedArrayBuffer | null, maxBinary: number): Outgoing | null {
+  const length = fastEncode(value, maxBinary);
+  if (length >= 0) return fastOutgoing(length);
+  if (length === TOO_BIG || holdsBinaryOver(value, maxBinary, 4)) return null;
+  return serializedOutgoing(value, what, owner);
+}
+
+function fastOutgoing(length: number): Outgoing {
+  reused.kind = KIND_FAST;
+  reused.bytes = fastScratch();
+  reused.length = length;
+  reused.tickets = undefined;
+  return reused;
+}
+
+/** Whether `value`, looked into `depth` levels of arrays and plain objects, holds a buffer or view of more than `limit` bytes. */
+function holdsBinaryOver(value: unknown, limit: number, depth: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return value.byteLength > limit;
+  if (depth === 0) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (holdsBinaryOver(value[i], limit, depth - 1)) return true;
+    return false;
   }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const key in value) if (holdsBinaryOver((value as Record<string, unknown>)[key], limit, depth - 1)) return true;
+  return false;
+}
+
+function serializedOutgoing(value: unknown, what: string, owner: SharedArrayBuffer | null | undefined): Outgoing {
   let encoded;
   try {
     encoded = encodeMessage(value, owner);

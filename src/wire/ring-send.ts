@@ -4,7 +4,7 @@
  * when the ring says none is on its way (MessageRing.claimDoorbell).
  */
 import type { MessageRing } from "../memory/ring.ts";
-import { dropOutgoing, encodeOutgoing, type Outgoing } from "./message-codec.ts";
+import { dropOutgoing, encodeWithin, type Outgoing } from "./message-codec.ts";
 
 /** What sendThroughRing did. */
 export const enum RingSend {
@@ -27,33 +27,17 @@ export const enum RingSend {
  */
 export function sendThroughRing(ring: MessageRing, value: unknown, what: string, wake = true): RingSend {
   const limit = ring.capacity >> 2;
-  // A big typed array or buffer near the top (a task's arguments, a result) would be
-  // serialized only to be thrown away: look for one first.
-  if (holdsBinaryOver(value, limit, 4)) return RingSend.Declined;
-  let encoded: Outgoing;
+  let encoded: Outgoing | null;
   try {
-    encoded = encodeOutgoing(value, what, ring.owner);
+    encoded = encodeWithin(value, what, ring.owner, limit);
   } catch {
     return RingSend.Declined;
   }
+  if (encoded === null) return RingSend.Declined;
   if (encoded.length > limit) {
     dropOutgoing(encoded);
     return RingSend.Declined;
   }
   ring.tryWrite(encoded.kind, encoded.bytes, encoded.length, 0, wake);
   return ring.claimDoorbell() ? RingSend.WrittenRingDoorbell : RingSend.Written;
-}
-
-/** Whether `value`, looked into `depth` levels of arrays and plain objects, holds a buffer or view of more than `limit` bytes. */
-function holdsBinaryOver(value: unknown, limit: number, depth: number): boolean {
-  if (typeof value !== "object" || value === null) return false;
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return value.byteLength > limit;
-  if (depth === 0) return false;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (holdsBinaryOver(value[i], limit, depth - 1)) return true;
-    return false;
-  }
-  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
-  for (const key in value) if (holdsBinaryOver((value as Record<string, unknown>)[key], limit, depth - 1)) return true;
-  return false;
 }
