@@ -26,11 +26,12 @@ import { findUncloneable, uncloneableError } from "../wire/clone-check.ts";
 import { withMemoryKind } from "../memory/kind.ts";
 import { CLOSED, MessageRing, NOTHING } from "../memory/ring.ts";
 import { unlinkShm } from "../memory/shm.ts";
-import { decodeError, encodeError, loadErrorClasses } from "../wire/errors.ts";
-import { decodeFrame } from "../wire/message-codec.ts";
+import { decodeError, encodeError, loadErrorClasses, type EncodedError } from "../wire/errors.ts";
+import { decodeFrame, fastOutgoing } from "../wire/message-codec.ts";
+import { TOO_BIG } from "../wire/fast-codec.ts";
 import { copiesToTransfer } from "../wire/copy-to-transfer.ts";
-import { resultFromFrame, taskFrame, type ResultFrame } from "../wire/pool-frames.ts";
-import { RingSend, sendThroughRing } from "../wire/ring-send.ts";
+import { encodeTaskFrame, resultFromFrame, taskFrame, type ResultFrame } from "../wire/pool-frames.ts";
+import { RingSend, ringLimit, sendThroughRing, writeOutgoing } from "../wire/ring-send.ts";
 import { explainSourceError, type FunctionRef } from "../wire/functions.ts";
 import type { PoolBootstrap, ResultMessage, TaskMessage, WorkerMessage } from "../wire/protocol.ts";
 import { decodeFromWire } from "../wire/serialize.ts";
@@ -365,7 +366,18 @@ export class Scheduler {
         answer = { type: "result", seq: worker.nextSeq, job: task?.job.id ?? -1, chunk: task?.chunk ?? -1, ok: false, error: encodeError(error) };
       }
       if (answer === NOTHING || answer === CLOSED) break;
-      this.#takeAnswer(worker, Array.isArray(answer) ? resultFromFrame(answer as ResultFrame) : (answer as ResultMessage));
+      if (!Array.isArray(answer)) {
+        this.#takeAnswer(worker, answer as ResultMessage);
+        continue;
+      }
+      const frame = answer as ResultFrame;
+      if (frame[0] !== worker.nextSeq || worker.early.size > 0) {
+        this.#takeAnswer(worker, resultFromFrame(frame));
+        continue;
+      }
+      // The next answer, with none held: taken straight from its frame (no message object per tiny task).
+      worker.nextSeq++;
+      this.#onResult(worker, frame[1], frame[2], frame[3] === 1, frame[4], frame[5] === 1);
     }
   }
 
@@ -378,14 +390,16 @@ export class Scheduler {
     for (let next: ResultMessage | undefined = message; next; next = worker.early.get(worker.nextSeq)) {
       worker.early.delete(worker.nextSeq);
       worker.nextSeq++;
-      this.#onResult(worker, next);
+      if (next.ok) this.#onResult(worker, next.job, next.chunk, true, next.values, next.wired);
+      else this.#onResult(worker, next.job, next.chunk, false, next.error, false);
     }
   }
 
-  #onResult(worker: PoolWorker, message: ResultMessage): void {
+  /** The answer to the worker's first task in flight: its values (`wired`: in wire form), or its encoded error. */
+  #onResult(worker: PoolWorker, jobId: number, chunk: number, ok: boolean, payload: unknown, wired: boolean): void {
     if (worker.state === WorkerState.Doomed) return;
     const task = worker.inflight.shift();
-    if (!task || task.job.id !== message.job || task.chunk !== message.chunk) return;
+    if (!task || task.job.id !== jobId || task.chunk !== chunk) return;
     if (worker.timer) {
       clearTimeout(worker.timer);
       worker.timer = undefined;
@@ -394,7 +408,7 @@ export class Scheduler {
     const took = now - worker.runningSince;
     worker.averageMs = worker.averageMs === Infinity ? took : worker.averageMs * 0.75 + took * 0.25;
     this.#runTimes.add(took);
-    if (message.ok) this.#completed++;
+    if (ok) this.#completed++;
     else this.#failed++;
     if (worker.inflight.length > 0) {
       this.#started(worker, now);
@@ -404,19 +418,21 @@ export class Scheduler {
     const { job } = task;
     job.running--;
     if (!job.cancelled) {
-      if (message.ok) {
-        job.sink.chunkDone(task.chunk, message.wired ? (decodeFromWire(message.values) as unknown[]) : message.values);
+      if (ok) {
+        job.sink.chunkDone(task.chunk, wired ? (decodeFromWire(payload) as unknown[]) : (payload as unknown[]));
       } else {
+        const error = payload as EncodedError;
         const fail = (): void => {
-          if (!job.cancelled) job.sink.chunkFailed(task.chunk, explainSourceError(decodeError(message.error, worker.origin, job.caller.stack), job.fn));
+          if (!job.cancelled) job.sink.chunkFailed(task.chunk, explainSourceError(decodeError(error, worker.origin, job.caller.stack), job.fn));
         };
         // An error of the user's own class waits for its module to load here (once), to be rebuilt as that class.
-        const loading = loadErrorClasses(message.error);
+        const loading = loadErrorClasses(error);
         if (loading) void loading.then(fail);
         else fail();
       }
     }
     this.finishIfDone(job);
+    // Not `now`: the sink may have run the caller's callbacks since.
     this.#dispatch();
     if (worker.idle && this.#queue.live === 0) this.#steal();
     this.#updateRef(worker);
@@ -548,7 +564,7 @@ export class Scheduler {
   enqueue(task: Task): void {
     task.queuedAt = performance.now();
     this.#queue.push(task);
-    this.#dispatch();
+    this.#dispatch(task.queuedAt);
     // Work waiting for workers that are still starting (or yet to be started) must keep the program alive.
     if (this.#queue.live > 0) {
       for (const worker of this.#workers) if (worker.state === WorkerState.Starting) this.#updateRef(worker);
@@ -565,13 +581,14 @@ export class Scheduler {
     this.#queue.pushFront(task);
   }
 
-  #dispatch(): void {
+  /** Sends queued tasks to idle workers, or pipelines them; `now`: performance.now(), if the caller has it. */
+  #dispatch(now?: number): void {
     if (this.#state === PoolState.Terminate) return;
     while (this.#queue.live > 0) {
       let worker = this.#idle.pop();
       if (worker) worker.idle = false;
       else {
-        worker = this.#pipelineCandidate();
+        worker = this.#pipelineCandidate((now ??= performance.now()));
         if (!worker) break;
       }
       const task = this.#queue.shift();
@@ -583,10 +600,9 @@ export class Scheduler {
     }
   }
 
-  #pipelineCandidate(): PoolWorker | undefined {
+  #pipelineCandidate(now: number): PoolWorker | undefined {
     const next = this.#queue.peek();
     if (!next || next.job.timeout !== undefined) return undefined;
-    const now = performance.now();
     const maxTasks = this.#options.maxTasks;
     let best: PoolWorker | undefined;
     for (const worker of this.#workers) {
@@ -664,9 +680,16 @@ export class Scheduler {
   #writeTask(worker: PoolWorker, task: Task, seq: number, known: boolean): boolean {
     const { job } = task;
     if (job.transfer !== undefined || task.wired) return false;
-    const frame = taskFrame(seq, job.id, task.chunk, job.fnId, task.items, job.star, task.start, known ? undefined : job.fn);
+    const ring = worker.tasks;
+    const ref = known ? undefined : job.fn;
     const inBatch = this.#bellsDue !== null;
-    const sent = sendThroughRing(worker.tasks, frame, "a task to a pool worker", !inBatch);
+    const length = encodeTaskFrame(seq, job.id, task.chunk, job.fnId, task.items, job.star, task.start, ref, ringLimit(ring));
+    const sent =
+      length >= 0
+        ? writeOutgoing(ring, fastOutgoing(length), !inBatch)
+        : length === TOO_BIG
+          ? RingSend.Declined
+          : sendThroughRing(ring, taskFrame(seq, job.id, task.chunk, job.fnId, task.items, job.star, task.start, ref), "a task to a pool worker", !inBatch);
     if (sent === RingSend.Declined) return false;
     if (sent === RingSend.WrittenRingDoorbell) this.#ringTaskBell(worker);
     if (inBatch) this.#wakeLater(worker);

@@ -48,7 +48,8 @@ export function encodeWithin(value: unknown, what: string, owner: SharedArrayBuf
   return serializedOutgoing(value, what, owner);
 }
 
-function fastOutgoing(length: number): Outgoing {
+/** The Outgoing for the `length` bytes fastEncode (or fastEncodeFields) has just written into its scratch buffer. */
+export function fastOutgoing(length: number): Outgoing {
   reused.kind = KIND_FAST;
   reused.bytes = fastScratch();
   reused.length = length;

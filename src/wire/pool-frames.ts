@@ -6,6 +6,7 @@
  * per task. Messages posted beside the rings keep the object form of protocol.ts.
  */
 import type { EncodedError } from "./errors.ts";
+import { fastEncodeFields } from "./fast-codec.ts";
 import type { FunctionRef } from "./functions.ts";
 import type { ResultMessage, TaskMessage } from "./protocol.ts";
 
@@ -30,6 +31,25 @@ export function taskFrame(
 ): TaskFrame {
   const flags = star ? STAR : 0;
   return ref === undefined ? [seq, job, chunk, fn, items, flags, start] : [seq, job, chunk, fn, items, flags, start, ref];
+}
+
+/**
+ * taskFrame's frame, fast-encoded straight from its parts (fastEncodeFields: no tuple made),
+ * with byte and typed arrays up to `maxBinary` bytes; the encoded length, or -1 when the
+ * arguments need V8's serializer (encode taskFrame(...) then), or TOO_BIG.
+ */
+export function encodeTaskFrame(
+  seq: number,
+  job: number,
+  chunk: number,
+  fn: number,
+  items: unknown[],
+  star: boolean,
+  start: number | null,
+  ref: FunctionRef | undefined,
+  maxBinary: number,
+): number {
+  return fastEncodeFields(ref === undefined ? 7 : 8, seq, job, chunk, fn, items, star ? STAR : 0, start, ref, maxBinary);
 }
 
 export function taskFromFrame(frame: TaskFrame): TaskMessage {

@@ -26,15 +26,23 @@ export const enum RingSend {
  * the ring is left asleep (MessageRing.tryWrite).
  */
 export function sendThroughRing(ring: MessageRing, value: unknown, what: string, wake = true): RingSend {
-  const limit = ring.capacity >> 2;
   let encoded: Outgoing | null;
   try {
-    encoded = encodeWithin(value, what, ring.owner, limit);
+    encoded = encodeWithin(value, what, ring.owner, ringLimit(ring));
   } catch {
     return RingSend.Declined;
   }
-  if (encoded === null) return RingSend.Declined;
-  if (encoded.length > limit) {
+  return encoded === null ? RingSend.Declined : writeOutgoing(ring, encoded, wake);
+}
+
+/** The biggest message sendThroughRing writes into `ring`: a quarter of it. */
+export function ringLimit(ring: MessageRing): number {
+  return ring.capacity >> 2;
+}
+
+/** The end of sendThroughRing, for a message the caller has encoded itself (within ringLimit for its binary parts). */
+export function writeOutgoing(ring: MessageRing, encoded: Outgoing, wake = true): RingSend {
+  if (encoded.length > ringLimit(ring)) {
     dropOutgoing(encoded);
     return RingSend.Declined;
   }
