@@ -20,7 +20,7 @@ export interface Plan {
   fibN: number;
   /**
    * W3 rounds (a pooled run between two sequential runs), whose median is reported. More than
-   * `repeat`: one round's speed-up ranged 1.0-2.2 here on a shared machine, for every library.
+   * `repeat`: one round's speed-up ranged 1.1-2.5 here on a shared machine, for every library.
    * Python keeps `repeat` rounds (python/pool_bench.py): its sequential run alone takes 10 s.
    */
   fibRounds: number;
@@ -62,7 +62,7 @@ export function readPlan(env: Env = process.env): Plan {
     mapChunkSize: 10_000,
     fibTasks: quick ? 40 : 200,
     fibN: quick ? 24 : 27,
-    fibRounds: quick ? 1 : Math.max(9, integer(env, "MP_BENCH_REPEAT", 3, 1)),
+    fibRounds: quick ? 1 : Math.max(15, integer(env, "MP_BENCH_REPEAT", 5, 1)),
     bulkTasks: quick ? 50 : 500,
     bulkBytes: 2 ** 20,
     warmupTasks: quick ? 200 : 2_000,
