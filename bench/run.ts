@@ -187,7 +187,7 @@ async function main(): Promise<void> {
   const heading =
     `${device.cpuModel} x ${device.cpuCount}, Node ${report.node}, ` +
     `Python ${report.python.version ?? "not found"}${report.python.startMethod ? ` (${report.python.startMethod})` : ""}, ` +
-    `multiproc from ${report.multiprocFrom}, ${plan.workers} workers, median of ${plan.repeat}${plan.quick ? ", QUICK" : ""}`;
+    `multiproc from ${report.multiprocFrom}, ${plan.workers} workers, median of ${plan.repeat} after an untimed run (W3: of ${plan.fibRounds} rounds)${plan.quick ? ", QUICK" : ""}`;
   console.log(`\nmultiproc benchmarks: ${heading}\n`);
   if (loadAtStart > device.cpuCount / 2) {
     console.log(`warning: 1-minute load average was ${loadAtStart.toFixed(1)} on ${device.cpuCount} CPUs at start; expect noisy numbers\n`);
