@@ -145,7 +145,8 @@ async function main(): Promise<void> {
       microRows.push({ label: `${name}: ${key}`, cells: { [OURS]: cell(ours[key]), [PYTHON]: cell(theirs[key]) } });
     }
   }
-  const targets = targetRatios(poolOf);
+  const programs = micro.programs?.[OURS];
+  const targets = targetRatios(poolOf, programs?.ok ? (programs.value as Record<string, number>).lockExampleSeconds : undefined);
 
   const failures = [
     ...Object.entries(pool).map(([name, outcome]) => [`pool ${name}`, outcome] as const),

@@ -34,8 +34,17 @@ function againstBest(poolOf: Lookup, ours: string, peers: readonly string[], key
   return best ? { against: best.name, ratio: best.ratio } : { against: `best of ${peers.join(", ")}`, ratio: null };
 }
 
-export function targetRatios(poolOf: Lookup): Target[] {
+/** `lockExampleSeconds`: bench/micro/programs.ts's time for the Python docs' Lock example on threads, if it ran. */
+export function targetRatios(poolOf: Lookup, lockExampleSeconds?: number): Target[] {
   const targets: Target[] = [];
+  // An absolute goal, under 1 s, as a ratio: 1 s over the example's time.
+  targets.push({
+    context: "thread",
+    measure: "Lock example (10 Processes)",
+    against: "1 second",
+    ratio: lockExampleSeconds === undefined ? null : 1 / lockExampleSeconds,
+    goal: 1,
+  });
   const add = (context: Target["context"], measure: string, ours: string, peers: readonly string[], key: string, goal: number) =>
     targets.push({ context, measure, goal, ...againstBest(poolOf, ours, peers, key) });
   add("thread", "W1 tasks/s", "multiproc", THREAD_PEERS, "w1TinyTasks", 3);
