@@ -30,7 +30,7 @@ import { decodeError, encodeError, loadErrorClasses, type EncodedError } from ".
 import { decodeFrame, fastOutgoing } from "../wire/message-codec.ts";
 import { TOO_BIG } from "../wire/fast-codec.ts";
 import { copiesToTransfer } from "../wire/copy-to-transfer.ts";
-import { encodeTaskFrame, resultFromFrame, taskFrame, type ResultFrame } from "../wire/pool-frames.ts";
+import { encodeTaskFrame, resultFromFrame, type ResultFrame } from "../wire/pool-frames.ts";
 import { RingSend, ringLimit, sendThroughRing, writeOutgoing } from "../wire/ring-send.ts";
 import { explainSourceError, type FunctionRef } from "../wire/functions.ts";
 import type { PoolBootstrap, ResultMessage, TaskMessage, WorkerMessage } from "../wire/protocol.ts";
@@ -683,13 +683,13 @@ export class Scheduler {
     const ring = worker.tasks;
     const ref = known ? undefined : job.fn;
     const inBatch = this.#bellsDue !== null;
-    const length = encodeTaskFrame(seq, job.id, task.chunk, job.fnId, task.items, job.star, task.start, ref, ringLimit(ring));
+    const encoded = encodeTaskFrame(seq, job.id, task.chunk, job.fnId, task.items, job.star, task.start, ref, ringLimit(ring));
     const sent =
-      length >= 0
-        ? writeOutgoing(ring, fastOutgoing(length), !inBatch)
-        : length === TOO_BIG
+      typeof encoded !== "number"
+        ? sendThroughRing(ring, encoded, "a task to a pool worker", !inBatch)
+        : encoded === TOO_BIG
           ? RingSend.Declined
-          : sendThroughRing(ring, taskFrame(seq, job.id, task.chunk, job.fnId, task.items, job.star, task.start, ref), "a task to a pool worker", !inBatch);
+          : writeOutgoing(ring, fastOutgoing(encoded), !inBatch);
     if (sent === RingSend.Declined) return false;
     if (sent === RingSend.WrittenRingDoorbell) this.#ringTaskBell(worker);
     if (inBatch) this.#wakeLater(worker);

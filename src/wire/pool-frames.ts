@@ -18,25 +18,12 @@ export type TaskFrame = [number, number, number, number, unknown[], number, numb
 /** [seq, job, chunk, 1, values, wired] or [seq, job, chunk, 0, error, 0]. */
 export type ResultFrame = [number, number, number, 1 | 0, unknown, 0 | 1];
 
-/** A task's frame, built from its parts (no TaskMessage first); only tasks without library objects go through a ring. */
-export function taskFrame(
-  seq: number,
-  job: number,
-  chunk: number,
-  fn: number,
-  items: unknown[],
-  star: boolean,
-  start: number | null,
-  ref: FunctionRef | undefined,
-): TaskFrame {
-  const flags = star ? STAR : 0;
-  return ref === undefined ? [seq, job, chunk, fn, items, flags, start] : [seq, job, chunk, fn, items, flags, start, ref];
-}
-
 /**
- * taskFrame's frame, fast-encoded straight from its parts (fastEncodeFields: no tuple made),
- * with byte and typed arrays up to `maxBinary` bytes; the encoded length, or -1 when the
- * arguments need V8's serializer (encode taskFrame(...) then), or TOO_BIG.
+ * A task's frame for its worker's ring, from its parts (no TaskMessage first; only tasks
+ * without library objects go through a ring). Fast-encoded straight into the codec's
+ * scratch buffer, with no tuple made (fastEncodeFields): its length. TOO_BIG when it holds
+ * a byte or typed array of more than `maxBinary` bytes. When its arguments need V8's
+ * serializer, the tuple itself, for the caller to encode that way.
  */
 export function encodeTaskFrame(
   seq: number,
@@ -48,8 +35,11 @@ export function encodeTaskFrame(
   start: number | null,
   ref: FunctionRef | undefined,
   maxBinary: number,
-): number {
-  return fastEncodeFields(ref === undefined ? 7 : 8, seq, job, chunk, fn, items, star ? STAR : 0, start, ref, maxBinary);
+): number | TaskFrame {
+  const flags = star ? STAR : 0;
+  const length = fastEncodeFields(ref === undefined ? 7 : 8, seq, job, chunk, fn, items, flags, start, ref, maxBinary);
+  if (length !== -1) return length;
+  return ref === undefined ? [seq, job, chunk, fn, items, flags, start] : [seq, job, chunk, fn, items, flags, start, ref];
 }
 
 export function taskFromFrame(frame: TaskFrame): TaskMessage {
