@@ -69,7 +69,7 @@ export function readPlan(env: Env = process.env): Plan {
     microMs: integer(env, "MP_BENCH_MICRO_MS", quick ? 300 : 2_000, 10),
     only: (env.MP_BENCH_ONLY ?? "").split(",").map((s) => s.trim()).filter(Boolean),
     python: env.MP_BENCH_PYTHON || "python3",
-    timeoutMs: integer(env, "MP_BENCH_TIMEOUT_MS", quick ? 30_000 : 120_000, 1_000),
+    timeoutMs: integer(env, "MP_BENCH_TIMEOUT_MS", quick ? 30_000 : 300_000, 1_000),
   };
 }
 
