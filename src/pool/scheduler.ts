@@ -563,7 +563,13 @@ export class Scheduler {
   /** Queues a task of a live job. */
   enqueue(task: Task): void {
     task.queuedAt = performance.now();
+    // Live tasks waiting already mean that no worker can take one now (#dispatch stops only
+    // then, and whatever lets a worker take one dispatches itself), and that they keep the
+    // program alive: this one only joins them. 20,000 submits at once (W1) then cost one
+    // search for a worker, not one each.
+    const joinsWaiting = this.#queue.live > 0;
     this.#queue.push(task);
+    if (joinsWaiting) return;
     this.#dispatch(task.queuedAt);
     // Work waiting for workers that are still starting (or yet to be started) must keep the program alive.
     if (this.#queue.live > 0) {
