@@ -120,6 +120,20 @@ async function main(): Promise<void> {
     );
   }
 
+  // W3: the Node libraries of each table in one child, taking turns (macro/speed-up.ts).
+  const speedUp: Record<string, ChildOutcome> = {};
+  for (const kind of Object.keys(TABLES) as (keyof typeof TABLES)[]) {
+    const names = TABLES[kind].filter((name) => name !== PYTHON && pool[name]?.ok);
+    if (names.length === 0) continue;
+    const outcome = await step(`W3 ${names.join(", ")}`, nodeChild("speed-up", names.join(",")));
+    speedUp[kind] = outcome;
+    if (!outcome.ok) continue;
+    for (const [name, measure] of Object.entries(outcome.value as Record<string, Measure>)) {
+      const result = pool[name];
+      if (result?.ok) (result.value as PoolResult).measures.w3SpeedUp = measure;
+    }
+  }
+
   const micro: Record<string, Record<string, ChildOutcome>> = {};
   for (const name of wanted(plan, "micro") ? microNames() : []) {
     micro[name] = { [OURS]: await step(`micro ${name}`, nodeChild("micro", name)) };
@@ -150,6 +164,7 @@ async function main(): Promise<void> {
 
   const failures = [
     ...Object.entries(pool).map(([name, outcome]) => [`pool ${name}`, outcome] as const),
+    ...Object.entries(speedUp).map(([kind, outcome]) => [`W3 ${kind}`, outcome] as const),
     ...Object.entries(micro).flatMap(([name, sides]) =>
       Object.entries(sides).map(([side, outcome]) => [`micro ${name} (${side})`, outcome] as const),
     ),
@@ -188,7 +203,7 @@ async function main(): Promise<void> {
   const heading =
     `${device.cpuModel} x ${device.cpuCount}, Node ${report.node}, ` +
     `Python ${report.python.version ?? "not found"}${report.python.startMethod ? ` (${report.python.startMethod})` : ""}, ` +
-    `multiproc from ${report.multiprocFrom}, ${plan.workers} workers, median of ${plan.repeat} after an untimed run (W3: of ${plan.fibRounds} rounds)${plan.quick ? ", QUICK" : ""}`;
+    `multiproc from ${report.multiprocFrom}, ${plan.workers} workers, median of ${plan.repeat} after an untimed run (W3: of ${plan.fibRounds} rounds, a table's Node pools taking turns)${plan.quick ? ", QUICK" : ""}`;
   console.log(`\nmultiproc benchmarks: ${heading}\n`);
   if (loadAtStart > device.cpuCount / 2) {
     console.log(`warning: 1-minute load average was ${loadAtStart.toFixed(1)} on ${device.cpuCount} CPUs at start; expect noisy numbers\n`);

@@ -3,29 +3,33 @@
  * a process, a heap or leftover threads, and a hang costs one timeout, not the run:
  *
  *   node --import tsx bench/lib/child.ts pool <library>
+ *   node --import tsx bench/lib/child.ts speed-up <library>,<library>,...
  *   node --import tsx bench/lib/child.ts micro <name>
  *
  * It prints its result as one line starting with RESULT_MARK; everything else on
  * stdout is ignored by the orchestrator.
  */
 import { isMainProcess } from "multiproc";
+import { runSpeedUps } from "../macro/speed-up.ts";
 import { runPoolSuite, type PoolLibrary } from "../macro/suite.ts";
 import { planFromEnv } from "./plan.ts";
 import { RESULT_MARK } from "./spawn.ts";
 
 type MicroModule = { run(opts: { durationMs: number }): Promise<Record<string, number>> };
 
+async function library(name: string): Promise<PoolLibrary> {
+  return ((await import(`../macro/${name}.ts`)) as { default: PoolLibrary }).default;
+}
+
 async function main(kind: string | undefined, name: string | undefined): Promise<unknown> {
   const plan = planFromEnv();
-  if (kind === "pool" && name) {
-    const library = ((await import(`../macro/${name}.ts`)) as { default: PoolLibrary }).default;
-    return runPoolSuite(library, plan);
-  }
+  if (kind === "pool" && name) return runPoolSuite(await library(name), plan);
+  if (kind === "speed-up" && name) return runSpeedUps(await Promise.all(name.split(",").map(library)), plan);
   if (kind === "micro" && name) {
     const micro = (await import(`../micro/${name}.ts`)) as MicroModule;
     return micro.run({ durationMs: plan.microMs });
   }
-  throw new TypeError(`Usage: bench/lib/child.ts pool|micro <name>, got \`${process.argv.slice(2).join(" ")}\``);
+  throw new TypeError(`Usage: bench/lib/child.ts pool|speed-up|micro <name>, got \`${process.argv.slice(2).join(" ")}\``);
 }
 
 if (isMainProcess()) {

@@ -19,7 +19,8 @@ export interface Plan {
   fibTasks: number;
   fibN: number;
   /**
-   * W3 rounds (a pooled run between two sequential runs), whose median is reported. More than
+   * W3 rounds (a pooled run between two sequential runs) of each Node library, taking turns
+   * (macro/speed-up.ts), whose median is reported. More than
    * `repeat`: one round's speed-up ranged 1.1-2.5 here on a shared machine, for every library.
    * Python keeps `repeat` rounds (python/pool_bench.py): its sequential run alone takes 10 s.
    */
@@ -62,7 +63,7 @@ export function readPlan(env: Env = process.env): Plan {
     mapChunkSize: 10_000,
     fibTasks: quick ? 40 : 200,
     fibN: quick ? 24 : 27,
-    fibRounds: quick ? 1 : Math.max(15, integer(env, "MP_BENCH_REPEAT", 5, 1)),
+    fibRounds: quick ? 1 : Math.max(21, integer(env, "MP_BENCH_REPEAT", 5, 1)),
     bulkTasks: quick ? 50 : 500,
     bulkBytes: 2 ** 20,
     warmupTasks: quick ? 200 : 2_000,

@@ -6,7 +6,6 @@
 import { readFileSync } from "node:fs";
 import type { Plan } from "../lib/plan.ts";
 import { duration, median, rate, timeRuns, type Measure } from "../lib/timing.ts";
-import { fib } from "./workers/tasks.mjs";
 
 /** A started pool of one library, reduced to what the measures need. */
 export interface BenchPool {
@@ -146,24 +145,7 @@ export async function runPoolSuite(library: PoolLibrary, plan: Plan): Promise<Po
       await steadyRuns(plan.repeat, async () => check("map last item", (await pool.map(mapInput, plan.mapChunkSize))[plan.mapItems - 1], plan.mapItems)),
       "items/s",
     );
-    // W3: the same fib tasks one after another on this thread, and on the pool; the ratio is
-    // the speed-up. Each pooled run is divided by the mean of the sequential runs just before
-    // and just after it: on a shared machine the speed of a core drifts by tens of percent
-    // within a minute, and a drift that runs through a round then cancels out (against the
-    // run before alone, single rounds here ranged from 1.1 to 2.45 on 2 workers).
-    const sequentialRun = async (): Promise<number> =>
-      (await timeRuns(1, async () => {
-        for (let i = 0; i < plan.fibTasks; i++) fib(plan.fibN);
-      }))[0]!;
-    const speedUps: number[] = [];
-    let before = await sequentialRun();
-    for (let i = 0; i < plan.fibRounds; i++) {
-      const [pooled] = await timeRuns(1, () => Promise.all(range(plan.fibTasks).map(() => pool.fib(plan.fibN))));
-      const after = await sequentialRun();
-      speedUps.push((before + after) / 2 / pooled!);
-      before = after;
-    }
-    measures.w3SpeedUp = { value: median(speedUps), unit: "x sequential", better: "higher", samples: speedUps };
+    // W3 runs for every library of a table in one process, taking turns (speed-up.ts).
     measures.w4BulkCopy = rate(
       plan.bulkTasks * (plan.bulkBytes / 2 ** 20),
       await steadyRuns(plan.repeat, async () => {
