@@ -5,8 +5,9 @@
 //
 // The entry points are the files something loads by URL: the package's index, the two
 // worker entries (backends/thread.ts and backends/process.ts start them), the manager's
-// server module (a Process target's module, imported by the server's process) and the
-// TypeScript compiler's helper thread (backends/typescript-build.ts). Code they
+// server module (a Process target's module, imported by the server's process), the
+// TypeScript compiler's helper thread (backends/typescript-build.ts) and the command line
+// (cli.ts: `npx multiproc`). Code they
 // share lands in dist/chunks/, one level under dist/ like every entry but the index, so a
 // path a module computes from its own import.meta.url ("../runtime/...", "../../build/...")
 // means the same file in src/ and in the bundle.
@@ -22,6 +23,7 @@ await build({
   absWorkingDir: root,
   entryPoints: [
     "src/index.ts",
+    "src/cli.ts",
     "src/runtime/thread-entry.ts",
     "src/runtime/process-entry.ts",
     "src/managers/server-process.ts",

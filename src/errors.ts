@@ -144,9 +144,21 @@ define(StartedWhileImportingError, "StartedWhileImportingError", "ERR_MP_STARTED
 export class ManagerClosedError extends ProcessError {}
 define(ManagerClosedError, "ManagerClosedError", "ERR_MP_MANAGER_CLOSED");
 
+/**
+ * A cluster Pool (API.md, "Beyond one machine") could not do what was asked:
+ * `ERR_MP_CLUSTER_NOT_EXPORTED` (a task function that is not exported from a module
+ * under the root), `ERR_MP_CLUSTER_NOT_SENDABLE` (an argument that cannot leave this
+ * machine), `ERR_MP_CLUSTER_VERSION_SKEW` (the worker's copy of the task's module
+ * differs), `ERR_MP_CLUSTER_UNKNOWN_MODULE` (the worker did not load that module),
+ * `ERR_MP_CLUSTER_NO_CLIENT` (the `redis` package is not installed),
+ * `ERR_MP_CLUSTER_REDIS` (Redis failed, or lost the cluster's data). Python has no cluster.
+ */
+export class ClusterError extends PlainError {}
+define(ClusterError, "ClusterError", "ERR_MP_CLUSTER_REDIS");
+
 /** The library's error classes by name, so errors crossing a worker boundary keep their class. */
 export const libraryErrorClasses: Readonly<Record<string, new (message?: string) => Error>> = {
   ProcessError, BufferTooShort, TimeoutError, AuthenticationError, WorkerLostError,
   Empty, Full, EOFError, BrokenBarrierError, RemoteError,
-  PoolStateError, LockStateError, QueueStateError, StartedWhileImportingError, ManagerClosedError,
+  PoolStateError, LockStateError, QueueStateError, StartedWhileImportingError, ManagerClosedError, ClusterError,
 };

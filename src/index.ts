@@ -5,7 +5,7 @@
 export {
   ProcessError, BufferTooShort, TimeoutError, AuthenticationError, WorkerLostError,
   Empty, Full, EOFError, BrokenBarrierError, RemoteError,
-  PoolStateError, LockStateError, QueueStateError, StartedWhileImportingError, ManagerClosedError,
+  PoolStateError, LockStateError, QueueStateError, StartedWhileImportingError, ManagerClosedError, ClusterError,
 } from "./errors.ts";
 export { registerModule } from "./wire/functions.ts";
 export { isMainProcess } from "./process-identity.ts";
@@ -21,6 +21,7 @@ export {
 } from "./synchronize/index.ts";
 export { Pipe, type Connection } from "./connection.ts";
 export { Pool } from "./pool/pool.ts";
+export type { ClusterOptions } from "./cluster/engine.ts";
 export type { PoolOptions, SubmitOptions, ApplyOptions, ApplyAsyncOptions, MapOptions, MapAsyncOptions } from "./pool/pool.ts";
 export type { AsyncResult, IMapIterator } from "./pool/results.ts";
 export type { PoolStats, TimeSummary } from "./pool/stats.ts";

@@ -17,8 +17,21 @@ let cachedImport: string | null | undefined;
 /** tsx's package.json, found along with `cached`. */
 let tsxManifest: string | null = null;
 
+let typeScriptWanted = false;
+
+/**
+ * Says that workers will import TypeScript modules although this program is not
+ * TypeScript itself (a cluster worker run by `npx multiproc worker --module tasks.ts`).
+ */
+export function wantTypeScript(): void {
+  typeScriptWanted = true;
+  if (cached === null) cached = undefined;
+  if (cachedImport === null) cachedImport = undefined;
+}
+
 function usesTypeScript(): boolean {
   return (
+    typeScriptWanted ||
     TS_FILE.test(new URL(import.meta.url).pathname) ||
     TS_FILE.test(getEntryModule() ?? "") ||
     process.execArgv.some((arg) => arg.includes("tsx"))

@@ -11,7 +11,8 @@
  */
 import { encodeForWire } from "../wire/serialize.ts";
 import type { IMapIterator } from "./results.ts";
-import type { Job, Scheduler, Source } from "./scheduler.ts";
+import type { PoolEngine } from "./engine.ts";
+import type { Job, Source } from "./job.ts";
 
 export type Input<T> = Iterable<T> | AsyncIterable<T>;
 
@@ -39,9 +40,9 @@ export function encodeEntries(entries: unknown[]): { value: unknown; wired: bool
 }
 
 /** Queues one chunk of `job`. */
-export function enqueueChunk(scheduler: Scheduler, job: Job, chunk: number, items: unknown[], start: number): void {
+export function enqueueChunk(engine: PoolEngine, job: Job, chunk: number, items: unknown[], start: number): void {
   const encoded = encodeEntries(items);
-  scheduler.enqueue({ job, chunk, items: encoded === null ? items : (encoded.value as unknown[]), wired: encoded !== null && encoded.wired, start });
+  engine.enqueue({ job, chunk, items: encoded === null ? items : (encoded.value as unknown[]), wired: encoded !== null && encoded.wired, start });
 }
 
 function closeIterator(iterator: Iterator<unknown> | AsyncIterator<unknown>): void {
@@ -56,7 +57,7 @@ function closeIterator(iterator: Iterator<unknown> | AsyncIterator<unknown>): vo
 }
 
 export class Feed implements Source {
-  readonly #scheduler: Scheduler;
+  readonly #engine: PoolEngine;
   readonly #job: Job;
   readonly #iterator: Iterator<unknown> | AsyncIterator<unknown>;
   readonly #async: boolean;
@@ -71,8 +72,8 @@ export class Feed implements Source {
   #chunks = 0;
   #items = 0;
 
-  constructor(scheduler: Scheduler, job: Job, input: Input<unknown>, chunkSize: number, window: number, out: IMapIterator<unknown>) {
-    this.#scheduler = scheduler;
+  constructor(engine: PoolEngine, job: Job, input: Input<unknown>, chunkSize: number, window: number, out: IMapIterator<unknown>) {
+    this.#engine = engine;
     this.#job = job;
     this.#async = !isSyncIterable(input);
     this.#iterator = this.#async
@@ -85,7 +86,7 @@ export class Feed implements Source {
 
   /** Starts reading (the first chunks are read at once for a synchronous input). */
   start(): void {
-    this.#scheduler.addSource(this.#job, this);
+    this.#engine.addSource(this.#job, this);
     this.#pump();
   }
 
@@ -189,13 +190,13 @@ export class Feed implements Source {
     const start = this.#items;
     this.#items += items.length;
     this.#open.set(chunk, false);
-    enqueueChunk(this.#scheduler, this.#job, chunk, items, start);
+    enqueueChunk(this.#engine, this.#job, chunk, items, start);
   }
 
   #end(): void {
     this.#done = true;
     this.#out.setLength(this.#chunks);
-    this.#scheduler.sourceEnded(this.#job);
+    this.#engine.sourceEnded(this.#job);
   }
 
   /** The input threw: its error takes the next chunk's place and ends the results (as CPython's imap). */
@@ -204,7 +205,7 @@ export class Feed implements Source {
     const chunk = this.#chunks++;
     this.#out.fail(chunk, error);
     this.#out.setLength(this.#chunks);
-    this.#scheduler.sourceEnded(this.#job);
+    this.#engine.sourceEnded(this.#job);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * mp.Pool (CPython's multiprocessing.pool.Pool): a fixed set of workers that run
  * function calls for the caller. This file is the API: option checks and turning
- * each call into a job; the scheduler runs the jobs and keeps the pool's state
+ * each call into a job; its engine (the local Scheduler, or the ClusterEngine over Redis) runs the jobs and keeps the pool's state
  * (running, closed, terminated).
  *
  * Lifecycle: RUN --close()--> CLOSE --(queued work done, workers exit)--> joined
@@ -28,8 +28,11 @@ import type { Input } from "./feed.ts";
 import { ApplySink, AsyncResult, IMapIterator, MapSink, PromiseSink, validateTimeout } from "./results.ts";
 import type { ResultCallbacks } from "./results.ts";
 import { Scheduler } from "./scheduler.ts";
+import { ClusterEngine, type ClusterOptions } from "../cluster/engine.ts";
+import { checkClusterOptions } from "../cluster/options.ts";
 import type { PoolStats } from "./stats.ts";
-import type { CallerStack, Job, JobSink } from "./scheduler.ts";
+import type { CallerStack, Job, JobSink } from "./job.ts";
+import type { PoolEngine } from "./engine.ts";
 
 /** apply()'s caller: its stack is added where the failure is awaited (withAwaitingStack). */
 const AWAITING_CALLER: CallerStack = Object.freeze({ stack: STACK_AT_AWAIT });
@@ -58,7 +61,17 @@ export interface PoolOptions {
    * start a billion threads or processes. Raise it to run more. @default 256
    */
   maxProcesses?: number;
+  /**
+   * Runs the pool on workers spread over machines, through Redis (API.md, "Beyond one
+   * machine"): the same calls, on workers started by `npx multiproc worker`. `processes`
+   * then only sizes map's default chunks and imap's read-ahead, as if that many workers
+   * ran (default CLUSTER_PLANNED_WORKERS).
+   */
+  cluster?: ClusterOptions;
 }
+
+/** On a cluster, how many workers map's default chunk size and imap's read-ahead plan for when `processes` is not given. */
+export const CLUSTER_PLANNED_WORKERS = 16;
 
 /** The default cap on `processes` (see PoolOptions.maxProcesses). */
 export const DEFAULT_MAX_PROCESSES = 256;
@@ -188,13 +201,21 @@ function terminatedError(): Error {
 export class Pool {
   readonly #processes: number;
   readonly #modules: string[];
-  readonly #scheduler: Scheduler;
+  readonly #engine: PoolEngine;
   readonly #refs = new WeakMap<Function, FunctionRef>();
 
   constructor(options?: number | PoolOptions | null) {
     const opts: PoolOptions = typeof options === "number" ? { processes: options } : (options ?? {});
     if (typeof opts !== "object") {
       throw new TypeError(`Expected the Pool's options to be a number of processes or an object, got ${describe(options)}`);
+    }
+    if (opts.cluster !== undefined) {
+      const cluster = checkClusterOptions(opts);
+      this.#processes = opts.processes === undefined || opts.processes === null ? CLUSTER_PLANNED_WORKERS : checkInteger("processes", opts.processes, 1);
+      this.#modules = [];
+      checkNotImporting("A Pool was created");
+      this.#engine = new ClusterEngine(cluster);
+      return;
     }
     this.#processes = opts.processes === undefined || opts.processes === null ? cpuCount() : checkInteger("processes", opts.processes, 1);
     const maxProcesses = opts.maxProcesses === undefined ? DEFAULT_MAX_PROCESSES : checkInteger("maxProcesses", opts.maxProcesses, 1);
@@ -226,7 +247,7 @@ export class Pool {
     }
     const modules = opts.modules;
     checkNotImporting("A Pool was created");
-    this.#scheduler = new Scheduler({
+    this.#engine = new Scheduler({
       processes: this.#processes,
       backend,
       resourceLimits,
@@ -255,17 +276,17 @@ export class Pool {
   }
 
   #checkRunning(): void {
-    if (!this.#scheduler.running) throw notRunningError();
+    if (!this.#engine.running) throw notRunningError();
   }
 
   /** Ties an abort signal to a job; a signal that is aborted already fails the job at once. */
   #watchSignal(job: Job, signal: AbortSignal | undefined): void {
     if (!signal) return;
     if (signal.aborted) {
-      this.#scheduler.abortJob(job, signal.reason);
+      this.#engine.abortJob(job, signal.reason);
       return;
     }
-    const onAbort = (): void => this.#scheduler.abortJob(job, signal.reason);
+    const onAbort = (): void => this.#engine.abortJob(job, signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     job.onFinish = () => signal.removeEventListener("abort", onAbort);
   }
@@ -282,20 +303,20 @@ export class Pool {
       transfer = options.transfer;
     }
     const ref = this.#ref(fn);
-    const job = this.#scheduler.createJob(ref, true, sink, caller, timeout, transfer);
+    const job = this.#engine.createJob(ref, true, sink, caller, timeout, transfer);
     if (this.#rejectIfBroken(job)) return;
     this.#watchSignal(job, options?.signal);
     if (!job.cancelled) {
       const encoded = encodeEntries(argList);
-      this.#scheduler.enqueue({ job, chunk: 0, items: [encoded === null ? argList : encoded.value], wired: encoded !== null && encoded.wired, start: null });
+      this.#engine.enqueue({ job, chunk: 0, items: [encoded === null ? argList : encoded.value], wired: encoded !== null && encoded.wired, start: null });
     }
-    this.#scheduler.finishIfDone(job);
+    this.#engine.finishIfDone(job);
   }
 
   #rejectIfBroken(job: Job): boolean {
-    const error = this.#scheduler.startupError;
+    const error = this.#engine.startupError;
     if (error === null) return false;
-    this.#scheduler.abortJob(job, error);
+    this.#engine.abortJob(job, error);
     return true;
   }
 
@@ -334,8 +355,8 @@ export class Pool {
     const callbacks = resultCallbacks(options);
     const ref = this.#ref(fn);
     const sink = new MapSink<R>(callbacks);
-    const scheduler = this.#scheduler;
-    const job = scheduler.createJob(ref, star, sink, caller, timeout);
+    const engine = this.#engine;
+    const job = engine.createJob(ref, star, sink, caller, timeout);
     if (this.#rejectIfBroken(job)) return sink.result;
     this.#watchSignal(job, options?.signal);
     if (job.cancelled) return sink.result;
@@ -344,21 +365,21 @@ export class Pool {
       try {
         items = Array.isArray(iterable) ? iterable : Array.from(iterable);
       } catch (error) {
-        scheduler.abortJob(job, error);
+        engine.abortJob(job, error);
         return sink.result;
       }
       this.#queueMap(job, sink, items, chunkSize);
     } else {
       const collector = new Collector(iterable);
-      scheduler.addSource(job, collector);
+      engine.addSource(job, collector);
       collector.collect().then(
         (items) => {
           if (items === null || job.cancelled) return;
           this.#queueMap(job, sink, items, chunkSize);
-          scheduler.sourceEnded(job);
+          engine.sourceEnded(job);
         },
         (error: unknown) => {
-          if (!job.cancelled) scheduler.abortJob(job, error);
+          if (!job.cancelled) engine.abortJob(job, error);
         },
       );
     }
@@ -372,9 +393,9 @@ export class Pool {
     sink.setShape(length, size, chunks);
     for (let chunk = 0; chunk < chunks && !job.cancelled; chunk++) {
       const start = chunk * size;
-      enqueueChunk(this.#scheduler, job, chunk, items.slice(start, start + size), start);
+      enqueueChunk(this.#engine, job, chunk, items.slice(start, start + size), start);
     }
-    this.#scheduler.finishIfDone(job);
+    this.#engine.finishIfDone(job);
   }
 
   /** Calls `fn` on every item, in workers, and resolves with the results in order (Python's `map`). */
@@ -436,16 +457,16 @@ export class Pool {
       },
       abort: (error) => iterator.abort(error),
     };
-    const scheduler = this.#scheduler;
-    const job = scheduler.createJob(ref, false, sink, caller, timeout);
+    const engine = this.#engine;
+    const job = engine.createJob(ref, false, sink, caller, timeout);
     iterator.attach({
       consumed: (chunk) => feed?.consumed(chunk),
-      stop: () => scheduler.cancel(job),
+      stop: () => engine.cancel(job),
     });
     if (this.#rejectIfBroken(job)) return iterator;
     this.#watchSignal(job, options?.signal);
     if (job.cancelled) return iterator;
-    feed = new Feed(scheduler, job, iterable, chunkSize, readAheadWindow(this.#processes), iterator as IMapIterator<unknown>);
+    feed = new Feed(engine, job, iterable, chunkSize, readAheadWindow(this.#processes), iterator as IMapIterator<unknown>);
     feed.start();
     return iterator;
   }
@@ -476,12 +497,12 @@ export class Pool {
    * const { idle, queued, runTime } = pool.stats();
    */
   stats(): PoolStats {
-    return this.#scheduler.stats();
+    return this.#engine.stats();
   }
 
   /** Takes no new tasks; workers exit once the submitted work is done (Python's `close`). */
   close(): void {
-    this.#scheduler.close();
+    this.#engine.close();
   }
 
   /**
@@ -489,7 +510,7 @@ export class Pool {
    * Resolves when every worker has exited.
    */
   terminate(): Promise<void> {
-    return this.#scheduler.terminate(terminatedError());
+    return this.#engine.terminate(terminatedError());
   }
 
   /**
@@ -497,12 +518,12 @@ export class Pool {
    * still running: call close() or terminate() first.
    */
   join(): Promise<void> {
-    if (this.#scheduler.running) {
+    if (this.#engine.running) {
       return Promise.reject(
         new PoolStateError("Pool is still running: call close() or terminate() before join()", { code: "ERR_MP_POOL_RUNNING" }),
       );
     }
-    return this.#scheduler.joined;
+    return this.#engine.joined;
   }
 
   /** `await using pool = new mp.Pool()`: close() then join() at the end of the block. */

@@ -19,6 +19,7 @@
  * - `queueLive` counts the queued tasks of jobs that still want results; tasks
  *   of cancelled jobs stay in `queue` and are skipped when reached.
  */
+import type { PoolEngine } from "./engine.ts";
 import type { TransferListItem } from "node:worker_threads";
 import type { ResourceLimits, WorkerBackend, WorkerExit, WorkerHandle } from "../backends/backend.ts";
 import { TimeoutError, WorkerLostError } from "../errors.ts";
@@ -91,7 +92,7 @@ const enum PoolState {
   Terminate,
 }
 
-export class Scheduler {
+export class Scheduler implements PoolEngine {
   readonly #options: SchedulerOptions;
   #state = PoolState.Run;
   readonly #workers = new Set<PoolWorker>();

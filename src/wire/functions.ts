@@ -246,6 +246,34 @@ export function explainSourceError(error: unknown, ref: FunctionRef): unknown {
 }
 
 /**
+ * A stand-in for an export of `module`, to hand to a Pool without importing the module
+ * here: the pool's workers import it and run the real function. For a cluster worker's
+ * supervisor, which runs no task code of its own. Calling the stand-in itself throws.
+ */
+export function exportStandIn(module: string, name: string): Function {
+  const standIn = function (): never {
+    throw new Error(`${name} of ${module} runs only in pool workers (this is a stand-in)`);
+  };
+  Object.defineProperty(standIn, "name", { value: name });
+  refCache.set(standIn, { kind: "export", module, name });
+  return standIn;
+}
+
+/**
+ * For a function that would go as source text: a reference by export when the module
+ * that defines it exports it under its name, though that module is not a known one (a
+ * cluster task, which only ever goes by reference). Asks V8 where the function is
+ * defined: slow, once per function.
+ */
+export function exportedOrigin(ref: FunctionRef): Extract<FunctionRef, { kind: "export" }> | undefined {
+  if (ref.kind !== "source" || !ref.name) return undefined;
+  const origin = originOf(ref);
+  if (!origin?.startsWith("file:")) return undefined;
+  const exported = exportTable(origin)?.get(ref.name);
+  return exported ? { kind: "export", module: origin, name: exported } : undefined;
+}
+
+/**
  * A reference to `fn` only if it is exported by a known module (never source
  * text): how an error class travels, so the caller can rebuild that very class.
  */

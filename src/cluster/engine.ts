@@ -1,0 +1,481 @@
+/**
+ * The caller's side of a cluster Pool (API.md, "Beyond one machine"): the same jobs,
+ * sinks and feeds as a local pool (the Pool's API code does not change), with tasks
+ * written to a Redis stream that workers on any machine read, and results read back
+ * from this caller's own result stream. docs/cluster.md describes the data and the
+ * rules; scripts.ts holds the atomic steps.
+ *
+ * Each task has one outcome: a result is taken only for a task this caller is still
+ * waiting for (by job and chunk), and the first one ends the wait; the worker side
+ * delivers only while it still holds the task (fencing), so a worker declared dead that
+ * comes back cannot add a second one.
+ */
+import { randomUUID } from "node:crypto";
+import type { TransferListItem } from "node:worker_threads";
+import { ClusterError, WorkerLostError } from "../errors.ts";
+import type { PoolEngine } from "../pool/engine.ts";
+import { Job, JobList, type CallerStack, type JobSink, type Source, type Task } from "../pool/job.ts";
+import { DurationSamples, type PoolStats } from "../pool/stats.ts";
+import { exportedOrigin, type FunctionRef } from "../wire/functions.ts";
+import { decodeClusterError, decodeValue, encodeValue } from "./codec.ts";
+import { clusterKeys, DEFAULT_PREFIX, WORKER_GROUP, type ClusterKeys } from "./keys.ts";
+import { BEAT_MS, ensureGroup, pause, reap, WORKER_DEAD_MS } from "./lease.ts";
+import { connectRedis, type RedisLink } from "./redis.ts";
+import { CALLER_BEAT } from "./scripts.ts";
+import { streamEntries, text } from "./streams.ts";
+import { clusterTaskRef, type ClusterTaskRef } from "./task-ref.ts";
+
+/** `new mp.Pool({ cluster })`: where the cluster is and how its tasks behave. */
+export interface ClusterOptions {
+  /** The Redis server, as a URL: "redis://host:6379". */
+  redis: string;
+  /** How many times a task whose worker was lost is queued again before it fails with WorkerLostError. @default 0 (at most once, as a local pool) */
+  retries?: number;
+  /** The project directory: task modules are named by their path under it, on this machine and on the workers (their --root). @default process.cwd() */
+  root?: string;
+  /** The prefix of every Redis key of this cluster, so several can share a server. @default "multiproc" */
+  prefix?: string;
+  /** Pending calls reject with ClusterError when Redis has not answered for this long (ms). @default 30000 */
+  unreachableMs?: number;
+}
+
+const enum State {
+  Run,
+  Close,
+  Terminate,
+}
+
+/** A task on its way: written (its entry id known) or waiting to be. */
+interface SentTask {
+  task: Task;
+  entry: string | undefined;
+  sentAt: number;
+}
+
+function taskKey(job: number, chunk: number): string {
+  return `${job}:${chunk}`;
+}
+
+export class ClusterEngine implements PoolEngine {
+  readonly #options: Required<Omit<ClusterOptions, "retries">> & { retries: number };
+  readonly #keys: ClusterKeys;
+  readonly #callerId = randomUUID();
+  readonly #resultsKey: string;
+  #state = State.Run;
+  readonly #jobs = new JobList();
+  #jobCount = 0;
+  readonly #sources = new Set<Source>();
+  readonly #refs = new Map<FunctionRef, ClusterTaskRef>();
+  readonly #jobRefs = new Map<number, ClusterTaskRef>();
+  /** Tasks encoded and waiting to be written, with their payloads. */
+  #unsent: { task: Task; payload: Buffer }[] = [];
+  #flushing = false;
+  readonly #sent = new Map<string, SentTask>();
+  #nextJob = 1;
+  #link: RedisLink | undefined;
+  #reader: RedisLink | undefined;
+  #startupError: unknown = null;
+  #beats = 0;
+  #lastAnswer = performance.now();
+  #workers = 0;
+  #completed = 0;
+  #failed = 0;
+  readonly #runTimes = new DurationSamples();
+  readonly #waitTimes = new DurationSamples();
+  #stopped = false;
+  readonly #joined: Promise<void>;
+  #resolveJoined!: () => void;
+  #lastResult = "0";
+
+  constructor(options: ClusterOptions) {
+    this.#options = {
+      redis: options.redis,
+      retries: options.retries ?? 0,
+      root: options.root ?? process.cwd(),
+      prefix: options.prefix ?? DEFAULT_PREFIX,
+      unreachableMs: options.unreachableMs ?? 30_000,
+    };
+    this.#keys = clusterKeys(this.#options.prefix);
+    this.#resultsKey = this.#keys.results(this.#callerId);
+    this.#joined = new Promise((resolve) => {
+      this.#resolveJoined = resolve;
+    });
+    void this.#start();
+  }
+
+  get running(): boolean {
+    return this.#state === State.Run;
+  }
+
+  get startupError(): unknown {
+    return this.#startupError;
+  }
+
+  get joined(): Promise<void> {
+    return this.#joined;
+  }
+
+  // ------------------------------------------------------------ connection
+
+  async #start(): Promise<void> {
+    let link: RedisLink | undefined;
+    try {
+      link = await connectRedis(this.#options.redis);
+      const reader = await link.duplicate();
+      this.#link = link;
+      this.#reader = reader;
+      await ensureGroup(link, this.#keys, WORKER_GROUP);
+      await this.#beat();
+    } catch (error) {
+      await link?.close();
+      this.#link = this.#reader = undefined;
+      this.#startupError = error;
+      for (const job of this.#jobs.toArray()) this.abortJob(job, error);
+      this.#unsent = [];
+      this.#shutDown();
+      return;
+    }
+    if (this.#stopped) {
+      await this.#closeLinks();
+      return;
+    }
+    this.#updateRef();
+    void this.#beatLoop();
+    void this.#readLoop();
+    this.#flush();
+  }
+
+  /** Registers this caller (again) and reaps dead workers; fails what Redis lost when it comes back empty. */
+  async #beat(): Promise<void> {
+    const link = this.#link!;
+    const added = await link.script(CALLER_BEAT, [this.#keys.callers], [this.#callerId]);
+    this.#lastAnswer = performance.now();
+    if (added === 1 && this.#beats > 0) {
+      this.#failSent(
+        new ClusterError(
+          `Redis at ${this.#options.redis} lost the cluster's data (restarted without persistence?); the tasks it held are gone`,
+          { code: "ERR_MP_CLUSTER_REDIS" },
+        ),
+      );
+      await ensureGroup(link, this.#keys, WORKER_GROUP);
+    }
+    this.#beats++;
+    await reap(link, this.#keys, this.#options.prefix);
+    this.#workers = Number(await link.call(["ZCARD", this.#keys.workers]));
+  }
+
+  async #beatLoop(): Promise<void> {
+    while (!this.#stopped) {
+      await pause(BEAT_MS);
+      if (this.#stopped) break;
+      try {
+        await this.#beat();
+      } catch (error) {
+        const silent = performance.now() - this.#lastAnswer;
+        if (silent > this.#options.unreachableMs && this.#sent.size + this.#unsent.length > 0) {
+          const why = new ClusterError(
+            `Redis at ${this.#options.redis} has not answered for ${Math.round(silent / 1000)} s (${(error as Error).message}); the pending tasks of this pool failed`,
+            { code: "ERR_MP_CLUSTER_REDIS", cause: error },
+          );
+          this.#failSent(why);
+          for (const { task } of this.#unsent.splice(0)) this.#settle(task, false, why);
+        }
+      }
+    }
+  }
+
+  async #readLoop(): Promise<void> {
+    while (!this.#stopped) {
+      let reply: unknown;
+      try {
+        const reader = this.#reader;
+        if (!reader) break;
+        reply = await reader.callBinary(["XREAD", "COUNT", "1000", "BLOCK", String(BEAT_MS * 4), "STREAMS", this.#resultsKey, this.#lastResult]);
+      } catch {
+        if (this.#stopped) break;
+        // The connection dropped (Redis restarted, or the connection was killed): node-redis reconnects.
+        await pause(50);
+        continue;
+      }
+      const entries = streamEntries(reply);
+      for (const entry of entries) {
+        this.#lastResult = entry.id;
+        this.#onResult(entry.fields.get("j"), entry.fields.get("k"), text(entry, "o"), entry.fields.get("p"), text(entry, "w"), text(entry, "d"));
+      }
+      if (entries.length > 0) {
+        // What was read is not needed again.
+        this.#link?.call(["XTRIM", this.#resultsKey, "MINID", this.#lastResult]).catch(() => {});
+      }
+    }
+  }
+
+  #onResult(jobField: Buffer | undefined, chunkField: Buffer | undefined, outcome: string, payload: Buffer | undefined, who: string, ranMs: string): void {
+    const key = taskKey(Number(jobField?.toString()), Number(chunkField?.toString()));
+    const sent = this.#sent.get(key);
+    // A result for nothing awaited: a cancelled job's, or a second one (never delivered twice).
+    if (!sent) return;
+    this.#sent.delete(key);
+    const { task } = sent;
+    const ran = Number(ranMs);
+    if (Number.isFinite(ran) && ran >= 0) this.#runTimes.add(ran);
+    const origin = `cluster worker ${who}`;
+    if (outcome === "ok") {
+      let values: unknown[];
+      try {
+        values = decodeValue(payload ?? Buffer.alloc(0)) as unknown[];
+      } catch (error) {
+        this.#settle(task, false, new ClusterError(`A result from ${origin} could not be read: ${(error as Error).message}`, { code: "ERR_MP_CLUSTER_REDIS" }));
+        return;
+      }
+      this.#settle(task, true, values);
+    } else if (outcome === "lost") {
+      this.#settle(
+        task,
+        false,
+        new WorkerLostError(`The cluster worker ${who} that held this task stopped beating for ${WORKER_DEAD_MS / 1000} s (it died, or its network or host stopped)`, {
+          code: "ERR_MP_WORKER_LOST",
+        }),
+      );
+    } else {
+      let error: unknown;
+      try {
+        error = decodeClusterError(payload ?? Buffer.alloc(0), this.#options.root, origin, task.job.caller.stack);
+      } catch (cause) {
+        error = new ClusterError(`An error from ${origin} could not be read: ${(cause as Error).message}`, { code: "ERR_MP_CLUSTER_REDIS" });
+      }
+      this.#settle(task, false, error);
+    }
+  }
+
+  /** Ends one task's wait with its outcome. */
+  #settle(task: Task, ok: boolean, value: unknown): void {
+    const { job } = task;
+    job.running--;
+    if (ok) this.#completed++;
+    else this.#failed++;
+    if (!job.cancelled) {
+      if (ok) job.sink.chunkDone(task.chunk, value as unknown[]);
+      else job.sink.chunkFailed(task.chunk, value);
+    }
+    this.finishIfDone(job);
+  }
+
+  /** Every task written and not answered fails with `error` (Redis lost them, or is out of reach). */
+  #failSent(error: unknown): void {
+    const sent = [...this.#sent.values()];
+    this.#sent.clear();
+    for (const { task } of sent) this.#settle(task, false, error);
+  }
+
+  // ------------------------------------------------------------ jobs and tasks
+
+  createJob(fn: FunctionRef, star: boolean, sink: JobSink, caller: CallerStack, timeout: number | undefined, transfer?: readonly TransferListItem[]): Job {
+    if (transfer !== undefined && transfer.length > 0) {
+      throw new ClusterError("A cluster Pool cannot transfer buffers (`transfer`): every argument is copied to another machine; leave `transfer` out", {
+        code: "ERR_MP_CLUSTER_NOT_SENDABLE",
+      });
+    }
+    let ref = this.#refs.get(fn);
+    if (!ref) {
+      ref = clusterTaskRef(fn.kind === "source" ? (exportedOrigin(fn) ?? fn) : fn, this.#options.root);
+      this.#refs.set(fn, ref);
+    }
+    const job = new Job(this.#nextJob++, fn, 0, star, sink, caller, timeout, undefined);
+    this.#jobRefs.set(job.id, ref);
+    this.#jobs.add(job);
+    this.#jobCount++;
+    this.#updateRef();
+    return job;
+  }
+
+  enqueue(task: Task): void {
+    const { job } = task;
+    if (job.cancelled) return;
+    task.queuedAt = performance.now();
+    let payload: Buffer;
+    try {
+      payload = this.#encodeTask(task);
+    } catch (error) {
+      job.sink.chunkFailed(task.chunk, error);
+      this.#failed++;
+      return;
+    }
+    job.queued++;
+    this.#unsent.push({ task, payload });
+    if (this.#unsent.length === 1) queueMicrotask(() => this.#flush());
+  }
+
+  #encodeTask(task: Task): Buffer {
+    const what = task.start === null ? "The task's arguments" : `An item of the iterable (from index ${task.start})`;
+    if (task.wired) {
+      throw new ClusterError(
+        `${what} hold a multiproc object (a lock, queue, shared value or the like) that works only on this machine; a cluster task's arguments must be plain data. Use a local Pool for shared objects`,
+        { code: "ERR_MP_CLUSTER_NOT_SENDABLE" },
+      );
+    }
+    return encodeValue(task.items, what);
+  }
+
+  /** Writes the waiting tasks, all in one round of pipelined XADDs. */
+  #flush(): void {
+    const link = this.#link;
+    if (!link || this.#flushing || this.#unsent.length === 0) return;
+    const batch = this.#unsent;
+    this.#unsent = [];
+    const writes: Promise<void>[] = [];
+    for (const { task, payload } of batch) {
+      const { job } = task;
+      job.queued--;
+      if (job.cancelled) continue;
+      const ref = this.#jobRefs.get(job.id)!;
+      job.running++;
+      const sent: SentTask = { task, entry: undefined, sentAt: performance.now() };
+      const key = taskKey(job.id, task.chunk);
+      this.#sent.set(key, sent);
+      const fields = [
+        "c", this.#callerId, "j", String(job.id), "k", String(task.chunk), "m", ref.module, "e", ref.name, "h", ref.hash,
+        "s", job.star ? "1" : "0", "t", job.timeout === undefined ? "" : String(job.timeout), "r", String(this.#options.retries), "p", payload,
+      ];
+      writes.push(
+        (link.call(["XADD", this.#keys.tasks, "*", ...fields]) as Promise<string>).then(
+          (id) => {
+            sent.entry = String(id);
+            this.#waitTimes.add(performance.now() - (task.queuedAt ?? sent.sentAt));
+            // Cancelled while the write was on its way: take it back.
+            if (job.cancelled) void link.call(["XDEL", this.#keys.tasks, sent.entry]).catch(() => {});
+          },
+          (error: unknown) => {
+            if (this.#sent.get(key) !== sent) return;
+            this.#sent.delete(key);
+            this.#settle(task, false, new ClusterError(`Could not queue the task on Redis at ${this.#options.redis}: ${(error as Error).message}`, { code: "ERR_MP_CLUSTER_REDIS", cause: error }));
+          },
+        ),
+      );
+    }
+    this.#flushing = true;
+    void Promise.all(writes).then(() => {
+      this.#flushing = false;
+      this.#flush();
+    });
+  }
+
+  cancel(job: Job): void {
+    if (job.cancelled) return;
+    job.cancelled = true;
+    // Its tasks not written yet are dropped here.
+    if (job.queued > 0) this.#unsent = this.#unsent.filter((unsent) => unsent.task.job !== job);
+    job.queued = 0;
+    const source = job.source;
+    if (source) {
+      job.source = null;
+      this.#sources.delete(source);
+      source.stop();
+    }
+    // Its written tasks are taken back; one a worker runs already finishes there and its result is dropped here.
+    const entries: string[] = [];
+    for (const [key, sent] of this.#sent) {
+      if (sent.task.job !== job) continue;
+      this.#sent.delete(key);
+      job.running--;
+      if (sent.entry !== undefined) entries.push(sent.entry);
+    }
+    if (entries.length > 0 && this.#link) void this.#link.call(["XDEL", this.#keys.tasks, ...entries]).catch(() => {});
+    this.finishIfDone(job);
+  }
+
+  abortJob(job: Job, error: unknown): void {
+    this.cancel(job);
+    job.sink.abort(error);
+  }
+
+  addSource(job: Job, source: Source): void {
+    job.source = source;
+    this.#sources.add(source);
+    if (this.#state === State.Close) source.release();
+  }
+
+  sourceEnded(job: Job): void {
+    const source = job.source;
+    if (!source) return;
+    job.source = null;
+    this.#sources.delete(source);
+    this.finishIfDone(job);
+  }
+
+  finishIfDone(job: Job): void {
+    if (job.queued === 0 && job.running === 0 && job.source === null && this.#jobs.remove(job)) {
+      this.#jobRefs.delete(job.id);
+      this.#jobCount--;
+      job.onFinish?.();
+      this.#updateRef();
+      this.#checkDone();
+    }
+  }
+
+  /** Connections keep the program alive only while a call waits, as a local pool's idle workers do not. */
+  #updateRef(): void {
+    const busy = this.#jobCount > 0;
+    this.#link?.keepAlive(busy);
+    this.#reader?.keepAlive(busy);
+  }
+
+  stats(): PoolStats {
+    let unsent = 0;
+    for (const { task } of this.#unsent) if (!task.job.cancelled) unsent++;
+    return {
+      workers: this.#workers,
+      idle: 0,
+      queued: unsent,
+      running: this.#sent.size,
+      completed: this.#completed,
+      failed: this.#failed,
+      runTime: this.#runTimes.summary(),
+      waitTime: this.#waitTimes.summary(),
+    };
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  close(): void {
+    if (this.#state !== State.Run) return;
+    this.#state = State.Close;
+    for (const source of [...this.#sources]) source.release();
+    this.#checkDone();
+  }
+
+  terminate(error: Error): Promise<void> {
+    if (this.#state !== State.Terminate) {
+      this.#state = State.Terminate;
+      for (const job of this.#jobs.toArray()) this.abortJob(job, error);
+      this.#unsent = [];
+      this.#shutDown();
+    }
+    return this.#joined;
+  }
+
+  #checkDone(): void {
+    if (this.#state === State.Close && this.#jobCount === 0) this.#shutDown();
+  }
+
+  #shutDown(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    void this.#closeLinks().then(this.#resolveJoined);
+  }
+
+  async #closeLinks(): Promise<void> {
+    const link = this.#link;
+    const reader = this.#reader;
+    this.#link = this.#reader = undefined;
+    if (!link) return;
+    try {
+      await link.call(["ZREM", this.#keys.callers, this.#callerId]);
+      await link.call(["DEL", this.#resultsKey]);
+    } catch {
+      // Redis is out of reach: the reaper forgets this caller after CALLER_GONE_MS.
+    }
+    // The reader may be blocked in XREAD for up to a second: drop it rather than wait.
+    reader?.destroy();
+    await link.close();
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The Lua scripts that make each cluster step atomic on the Redis server
+ * (docs/cluster.md, "Leases"). Time is always the server's own (TIME), so no two
+ * machines' clocks are ever compared.
+ *
+ * Task entry fields: c caller id, j job, k chunk, m module (relative to the worker's
+ * root), e export name, h the module's content hash, s "1" for starmap/apply, t timeout
+ * ms ("" for none), r re-queues left after a worker loss, p the arguments (serialized).
+ * Result entry fields: j job, k chunk, o outcome (ok | error | lost), p payload, w who ran it, d how long it ran (ms).
+ */
+
+const NOW = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/** KEYS: workers, worker hash. ARGV: id, then the hash's field/value pairs. Registers a worker. */
+export const REGISTER_WORKER = `${NOW}
+redis.call('HSET', KEYS[2], unpack(ARGV, 2))
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+return now`;
+
+/**
+ * KEYS: workers, worker hash. ARGV: id. A worker's heartbeat; -1 when the worker was
+ * declared dead (its hash is gone): it must register again under a new id.
+ */
+export const WORKER_BEAT = `if redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
+${NOW}
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+return now`;
+
+/**
+ * KEYS: callers. ARGV: id. A caller's heartbeat; 1 when the caller was not registered
+ * (its first beat, or Redis lost its data), else 0.
+ */
+export const CALLER_BEAT = `${NOW}
+return redis.call('ZADD', KEYS[1], now, ARGV[1])`;
+
+/**
+ * KEYS: tasks, the caller's results, callers. ARGV: entry id, worker id, job, chunk,
+ * outcome, payload, who, caller id, run ms. Delivers a result only while the worker still holds
+ * the entry (fencing): a worker that was declared dead and came back finds it gone and
+ * its late result is dropped, so each task has one outcome. 1 if delivered.
+ */
+export const COMPLETE = `local p = redis.call('XPENDING', KEYS[1], 'workers', ARGV[1], ARGV[1], 1)
+if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
+if redis.call('ZSCORE', KEYS[3], ARGV[8]) then
+  redis.call('XADD', KEYS[2], '*', 'j', ARGV[3], 'k', ARGV[4], 'o', ARGV[5], 'p', ARGV[6], 'w', ARGV[7], 'd', ARGV[9])
+end
+redis.call('XACK', KEYS[1], 'workers', ARGV[1])
+redis.call('XDEL', KEYS[1], ARGV[1])
+return 1`;
+
+/**
+ * KEYS: workers, tasks, last reap, callers. ARGV: a worker is dead after this many ms
+ * without a beat, the key prefix, the longest gap between reaps that is not a freeze,
+ * a caller is gone after this many ms without a beat.
+ *
+ * Reaps the workers whose last beat is too old: each task one held is re-queued (r > 0)
+ * or answered "lost" to its caller, then forgotten. When no reap ran for longer than a
+ * freeze gap, everyone was stopped together (Redis frozen, or every reaper's host): the
+ * beats are old for that reason alone, so this reap only takes note and the next one,
+ * after the workers have beaten again, judges. Returns the reaped worker ids.
+ */
+export const REAP = `${NOW}
+local last = tonumber(redis.call('GET', KEYS[3]) or '0')
+redis.call('SET', KEYS[3], now)
+if now - last > tonumber(ARGV[3]) then return {} end
+local prefix = ARGV[2]
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]))
+for _, w in ipairs(dead) do
+  local who = redis.call('HGET', prefix .. ':worker:' .. w, 'label') or w
+  local pending = redis.call('XPENDING', KEYS[2], 'workers', '-', '+', 100000, w)
+  for _, e in ipairs(pending) do
+    local id = e[1]
+    local found = redis.call('XRANGE', KEYS[2], id, id)
+    if #found > 0 then
+      local f = found[1][2]
+      local fields = {}
+      for i = 1, #f, 2 do fields[f[i]] = f[i + 1] end
+      local retries = tonumber(fields['r'] or '0') or 0
+      if retries > 0 then
+        local copy = {}
+        for i = 1, #f, 2 do
+          copy[#copy + 1] = f[i]
+          copy[#copy + 1] = (f[i] == 'r') and tostring(retries - 1) or f[i + 1]
+        end
+        redis.call('XADD', KEYS[2], '*', unpack(copy))
+      elseif redis.call('ZSCORE', KEYS[4], fields['c']) then
+        redis.call('XADD', prefix .. ':results:' .. fields['c'], '*', 'j', fields['j'], 'k', fields['k'], 'o', 'lost', 'p', '', 'w', who)
+      end
+    end
+    redis.call('XACK', KEYS[2], 'workers', id)
+    redis.call('XDEL', KEYS[2], id)
+  end
+  redis.call('XGROUP', 'DELCONSUMER', KEYS[2], 'workers', w)
+  redis.call('ZREM', KEYS[1], w)
+  redis.call('DEL', prefix .. ':worker:' .. w)
+end
+local gone = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now - tonumber(ARGV[4]))
+for _, c in ipairs(gone) do
+  redis.call('ZREM', KEYS[4], c)
+  redis.call('DEL', prefix .. ':results:' .. c)
+end
+return dead`;

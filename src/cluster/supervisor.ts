@@ -1,0 +1,301 @@
+/**
+ * The worker side of a cluster (`npx multiproc worker`): a supervisor that pulls tasks
+ * from Redis and runs them on a local Pool of its own. The supervisor runs no task
+ * code: its event loop only reads tasks, writes results and beats, so a task that keeps
+ * its worker busy for minutes never stops the heartbeat (lease.ts), and a task's worker
+ * that dies or overruns its timeout is the local pool's to replace.
+ *
+ * It reads only as many tasks as it has free places (its processes, twice: one running
+ * and one waiting each), so a task waits in Redis, where any idle worker can take it,
+ * rather than behind a long task here.
+ */
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { hostname } from "node:os";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { StartMethod } from "../backends/backend.ts";
+import { wantTypeScript } from "../backends/loader.ts";
+import { ClusterError } from "../errors.ts";
+import { Pool } from "../pool/pool.ts";
+import { exportStandIn } from "../wire/functions.ts";
+import { decodeValue, encodeClusterError, encodeValue } from "./codec.ts";
+import { clusterKeys, DEFAULT_PREFIX, WORKER_GROUP, type ClusterKeys } from "./keys.ts";
+import { BEAT_MS, ensureGroup, pause, reap } from "./lease.ts";
+import { connectRedis, type RedisLink } from "./redis.ts";
+import { COMPLETE, REGISTER_WORKER, WORKER_BEAT } from "./scripts.ts";
+import { streamEntries, text, type StreamEntry } from "./streams.ts";
+import { moduleHash, pathUnder } from "./task-ref.ts";
+
+export interface ClusterWorkerOptions {
+  redis: string;
+  /** Task modules (paths); tasks may call the exports of these only. */
+  modules: string[];
+  processes: number;
+  context: StartMethod;
+  maxTasksPerChild: number | null;
+  /** Shown in errors and in `multiproc status`. @default the host name */
+  name?: string;
+  /** The project directory modules are named under. @default process.cwd() */
+  root?: string;
+  prefix?: string;
+  /** Where the supervisor says what it does. @default nowhere */
+  log?: (line: string) => void;
+}
+
+interface LoadedModule {
+  url: string;
+  hash: string;
+  /** Stand-ins of its exports by name (exportStandIn). */
+  exports: Map<string, Function>;
+}
+
+export class ClusterWorker {
+  readonly #options: ClusterWorkerOptions;
+  readonly #keys: ClusterKeys;
+  readonly #prefix: string;
+  readonly #root: string;
+  readonly #name: string;
+  readonly #label: string;
+  readonly #modules = new Map<string, LoadedModule>();
+  readonly #capacity: number;
+  #id = "";
+  #link: RedisLink | undefined;
+  #reader: RedisLink | undefined;
+  #pool: Pool | undefined;
+  #running = 0;
+  #done = 0;
+  #draining = false;
+  #stopped = false;
+  #slotFreed: (() => void) | undefined;
+  #idle: (() => void) | undefined;
+  readonly #finished: Promise<void>;
+  #resolveFinished!: () => void;
+
+  constructor(options: ClusterWorkerOptions) {
+    this.#options = options;
+    this.#prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.#keys = clusterKeys(this.#prefix);
+    this.#root = resolve(options.root ?? process.cwd());
+    this.#name = options.name ?? hostname();
+    this.#label = `${this.#name} on ${hostname()} (pid ${process.pid})`;
+    this.#capacity = options.processes * 2;
+    this.#finished = new Promise((done) => {
+      this.#resolveFinished = done;
+    });
+    for (const module of options.modules) {
+      const path = resolve(module);
+      if (!existsSync(path)) throw new ClusterError(`--module ${module}: no such file (${path})`, { code: "ERR_MP_CLUSTER_UNKNOWN_MODULE" });
+      const under = pathUnder(this.#root, path);
+      if (under === null) {
+        throw new ClusterError(`--module ${module} is outside the root ${this.#root}; callers name modules by their path under the root: pass --root <project directory>`, {
+          code: "ERR_MP_CLUSTER_UNKNOWN_MODULE",
+        });
+      }
+      if (/\.(?:c|m)?tsx?$/.test(path)) wantTypeScript();
+      this.#modules.set(under, { url: pathToFileURL(path).href, hash: moduleHash(path), exports: new Map() });
+    }
+  }
+
+  /** The id this worker reads under now (a new one after it was declared dead and came back). */
+  get id(): string {
+    return this.#id;
+  }
+
+  /** Resolves once the worker has stopped (drain() or kill()). */
+  get finished(): Promise<void> {
+    return this.#finished;
+  }
+
+  async start(): Promise<void> {
+    this.#link = await connectRedis(this.#options.redis);
+    this.#reader = await this.#link.duplicate();
+    await ensureGroup(this.#link, this.#keys, WORKER_GROUP);
+    this.#pool = new Pool({
+      processes: this.#options.processes,
+      context: this.#options.context,
+      maxTasksPerChild: this.#options.maxTasksPerChild,
+      modules: [...this.#modules.values()].map((module) => module.url),
+    });
+    await this.#register();
+    this.#log(`worker ${this.#id}: ${this.#options.processes} ${this.#options.context} workers, modules ${[...this.#modules.keys()].join(", ")}`);
+    void this.#beatLoop();
+    void this.#readLoop();
+  }
+
+  #log(line: string): void {
+    this.#options.log?.(line);
+  }
+
+  async #register(): Promise<void> {
+    this.#id = `${this.#name}-${randomUUID().slice(0, 8)}`;
+    await this.#link!.script(REGISTER_WORKER, [this.#keys.workers, this.#keys.worker(this.#id)], [
+      this.#id,
+      "label", this.#label, "host", hostname(), "pid", String(process.pid), "processes", String(this.#options.processes),
+      "started", new Date().toISOString(), "running", "0", "done", "0",
+    ]);
+  }
+
+  async #beatLoop(): Promise<void> {
+    while (!this.#stopped) {
+      try {
+        const beat = await this.#link!.script(WORKER_BEAT, [this.#keys.workers, this.#keys.worker(this.#id)], [this.#id]);
+        if (beat === -1) {
+          // Declared dead (stopped too long, or Redis lost its data): what it still runs is no longer
+          // its own (the results are fenced off), and it goes on under a new id.
+          const old = this.#id;
+          await ensureGroup(this.#link!, this.#keys, WORKER_GROUP);
+          await this.#register();
+          this.#log(`worker ${old} was declared dead; now ${this.#id}`);
+        }
+        void this.#link!.call(["HSET", this.#keys.worker(this.#id), "running", String(this.#running), "done", String(this.#done)]).catch(() => {});
+        await reap(this.#link!, this.#keys, this.#prefix);
+      } catch {
+        // Redis is out of reach for now; node-redis reconnects and the next beat tries again.
+      }
+      await pause(BEAT_MS);
+    }
+  }
+
+  async #readLoop(): Promise<void> {
+    while (!this.#draining) {
+      if (this.#running >= this.#capacity) {
+        await new Promise<void>((wake) => (this.#slotFreed = wake));
+        continue;
+      }
+      const consumer = this.#id;
+      let entries: StreamEntry[];
+      try {
+        const reply = await this.#reader!.callBinary([
+          "XREADGROUP", "GROUP", WORKER_GROUP, consumer, "COUNT", String(this.#capacity - this.#running), "BLOCK", String(BEAT_MS * 4),
+          "STREAMS", this.#keys.tasks, ">",
+        ]);
+        entries = streamEntries(reply);
+      } catch (error) {
+        if (this.#draining) break;
+        if (String((error as Error).message).includes("NOGROUP")) await ensureGroup(this.#link!, this.#keys, WORKER_GROUP).catch(() => {});
+        await pause(50);
+        continue;
+      }
+      if (entries.length === 0) continue;
+      const callers = entries.map((entry) => text(entry, "c"));
+      let alive: unknown[] = callers.map(() => "1");
+      try {
+        alive = (await this.#link!.call(["ZMSCORE", this.#keys.callers, ...callers])) as unknown[];
+      } catch {
+        // Cannot tell now: run them; a gone caller's results are dropped by COMPLETE.
+      }
+      entries.forEach((entry, i) => {
+        if (alive[i] === null) {
+          // Its caller is gone: nobody waits for the result.
+          void this.#link!.call(["XACK", this.#keys.tasks, WORKER_GROUP, entry.id]).then(() => this.#link!.call(["XDEL", this.#keys.tasks, entry.id])).catch(() => {});
+          return;
+        }
+        void this.#run(entry, consumer);
+      });
+    }
+  }
+
+  async #run(entry: StreamEntry, consumer: string): Promise<void> {
+    this.#running++;
+    const started = performance.now();
+    let outcome: "ok" | "error";
+    let payload: Buffer;
+    try {
+      const values = await this.#execute(entry);
+      payload = encodeValue(values, "The task's result");
+      outcome = "ok";
+    } catch (error) {
+      payload = encodeClusterError(error, this.#root);
+      outcome = "error";
+    }
+    try {
+      const caller = text(entry, "c");
+      const delivered = await this.#link!.script(COMPLETE, [this.#keys.tasks, this.#keys.results(caller), this.#keys.callers], [
+        entry.id, consumer, text(entry, "j"), text(entry, "k"), outcome, payload, this.#label, caller,
+        // ARGV[9]: how long it ran, for the caller's stats
+        (performance.now() - started).toFixed(1),
+      ]);
+      if (delivered !== 1) this.#log(`worker ${consumer}: the result of task ${entry.id} was dropped: the task is no longer this worker's (it was declared dead, or its caller is gone)`);
+    } catch (error) {
+      this.#log(`worker ${this.#id}: could not deliver a result (${(error as Error).message}); the task is reaped if this worker is declared dead`);
+    }
+    this.#done++;
+    this.#running--;
+    const wake = this.#slotFreed;
+    this.#slotFreed = undefined;
+    wake?.();
+    if (this.#running === 0) this.#idle?.();
+  }
+
+  /** Runs one task on the local pool; its results. */
+  async #execute(entry: StreamEntry): Promise<unknown[]> {
+    const path = text(entry, "m");
+    const name = text(entry, "e");
+    const module = this.#modules.get(path);
+    if (!module) {
+      throw new ClusterError(
+        `The worker ${this.#label} has no module ${path}: it loaded ${[...this.#modules.keys()].join(", ") || "none"}. Start it with --module ${path}`,
+        { code: "ERR_MP_CLUSTER_UNKNOWN_MODULE" },
+      );
+    }
+    const hash = text(entry, "h");
+    if (hash !== module.hash) {
+      throw new ClusterError(
+        `Version skew: the worker ${this.#label} has a different ${path} (content hash ${module.hash}) from the caller's (${hash}). ` +
+          "Deploy the same version of the module to the caller and every worker, then restart the workers",
+        { code: "ERR_MP_CLUSTER_VERSION_SKEW" },
+      );
+    }
+    let fn = module.exports.get(name);
+    if (!fn) {
+      fn = exportStandIn(module.url, name);
+      module.exports.set(name, fn);
+    }
+    const items = decodeValue(entry.fields.get("p") ?? Buffer.alloc(0));
+    if (!Array.isArray(items)) throw new ClusterError(`A task entry ${entry.id} holds no list of items`, { code: "ERR_MP_CLUSTER_REDIS" });
+    const timeout = Number(text(entry, "t")) || undefined;
+    const options = { chunkSize: Math.max(1, items.length), timeout };
+    const pool = this.#pool!;
+    return text(entry, "s") === "1"
+      ? pool.starmap(fn as (...args: unknown[]) => unknown, items as unknown[][], options)
+      : pool.map(fn as (item: unknown) => unknown, items, options);
+  }
+
+  /** Takes no new task, finishes the ones it holds, then leaves the cluster (the first SIGTERM). */
+  async drain(): Promise<void> {
+    if (this.#draining) return this.#finished;
+    this.#draining = true;
+    this.#slotFreed?.();
+    // The reader may be blocked in XREADGROUP: what it would still return is left to others.
+    this.#reader?.destroy();
+    if (this.#running > 0) await new Promise<void>((idle) => (this.#idle = idle));
+    this.#pool?.close();
+    await this.#pool?.join();
+    await this.#leave();
+    return this.#finished;
+  }
+
+  /** Stops now: the tasks it holds are reaped by the others as a lost worker's (the second SIGTERM). */
+  async kill(): Promise<void> {
+    this.#draining = true;
+    this.#stopped = true;
+    this.#reader?.destroy();
+    this.#link?.destroy();
+    await this.#pool?.terminate();
+    this.#resolveFinished();
+  }
+
+  async #leave(): Promise<void> {
+    this.#stopped = true;
+    try {
+      await this.#link!.call(["ZREM", this.#keys.workers, this.#id]);
+      await this.#link!.call(["DEL", this.#keys.worker(this.#id)]);
+      await this.#link!.call(["XGROUP", "DELCONSUMER", this.#keys.tasks, WORKER_GROUP, this.#id]);
+    } catch {
+      // Redis is out of reach: the reaper forgets this worker once its beats stop.
+    }
+    await this.#link?.close();
+    this.#resolveFinished();
+  }
+}

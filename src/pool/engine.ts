@@ -1,0 +1,32 @@
+/**
+ * What a Pool asks of whatever runs its jobs: the local Scheduler (workers on this
+ * machine) or the ClusterEngine (workers anywhere, through Redis). The Pool's API code
+ * (option checks, sinks, feeds) is the same for both.
+ */
+import type { TransferListItem } from "node:worker_threads";
+import type { FunctionRef } from "../wire/functions.ts";
+import type { CallerStack, Job, JobSink, Source, Task } from "./job.ts";
+import type { PoolStats } from "./stats.ts";
+
+export interface PoolEngine {
+  /** True until close() or terminate(). */
+  readonly running: boolean;
+  /** The error that keeps the pool from running any task (workers that cannot start, Redis out of reach), or null. */
+  readonly startupError: unknown;
+  /** Resolves once the pool is closed or terminated and all its work and workers are gone. */
+  readonly joined: Promise<void>;
+  createJob(fn: FunctionRef, star: boolean, sink: JobSink, caller: CallerStack, timeout: number | undefined, transfer?: readonly TransferListItem[]): Job;
+  /** Queues a task of a live job. */
+  enqueue(task: Task): void;
+  /** The job wants no more results: drop its queued tasks and stop its input. */
+  cancel(job: Job): void;
+  /** Fails a whole job now. */
+  abortJob(job: Job, error: unknown): void;
+  addSource(job: Job, source: Source): void;
+  sourceEnded(job: Job): void;
+  /** Forgets a job that has nothing queued, running or left to read. */
+  finishIfDone(job: Job): void;
+  stats(): PoolStats;
+  close(): void;
+  terminate(error: Error): Promise<void>;
+}

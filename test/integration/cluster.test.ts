@@ -1,0 +1,214 @@
+/**
+ * The Pool on a cluster (issue 12): a real redis-server and real worker processes
+ * (`multiproc worker`, from the sources), started by the tests themselves.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import * as mp from "multiproc";
+import {
+  closeRedisCommands, clusterRootA, clusterRootB, eventually, heldTasks, startRedis, startWorker, type RedisServer, type StartedWorker,
+} from "../helpers/redis.ts";
+import { add, fail, returnsFunction, sleep, spin, square, sum, TaskFailure, whoRuns } from "../fixtures/cluster-a/tasks.ts";
+
+const T = { timeout: 90_000 };
+
+let redis: RedisServer;
+const workers: StartedWorker[] = [];
+let prefixes = 0;
+
+/** A cluster of its own for one test: a fresh key prefix on the shared server. */
+function clusterOptions(extra: Partial<mp.ClusterOptions> = {}): mp.ClusterOptions {
+  return { redis: redis.url, root: clusterRootA, prefix: `t${++prefixes}`, ...extra };
+}
+
+async function worker(prefix: string, options: Parameters<typeof startWorker>[1] = {}): Promise<StartedWorker> {
+  const started = await startWorker(redis.url, { ...options, extra: ["--prefix", prefix, ...(options.extra ?? [])] });
+  workers.push(started);
+  return started;
+}
+
+before(async () => {
+  redis = await startRedis();
+});
+
+after(async () => {
+  await Promise.all(workers.map((w) => w.kill()));
+  await closeRedisCommands();
+  await redis?.stop();
+});
+
+test("cluster: apply, map, starmap, imap and imapUnordered give what a local pool gives", T, async () => {
+  const options = clusterOptions();
+  await worker(options.prefix!, { processes: 2 });
+  await worker(options.prefix!, { processes: 1, name: "second" });
+  await using pool = new mp.Pool({ cluster: options });
+  assert.equal(await pool.apply(add, [2, 3]), 5);
+  assert.equal(await pool.applyAsync(square, [9]).get(10_000), 81);
+  const items = Array.from({ length: 1000 }, (_, i) => i);
+  assert.deepEqual(await pool.map(square, items), items.map((x) => x * x));
+  assert.deepEqual(await pool.map(square, items, { chunkSize: 7 }), items.map((x) => x * x));
+  assert.deepEqual(await pool.starmap(add, [[1, 2], [3, 4]]), [3, 7]);
+  const ordered: number[] = [];
+  for await (const value of pool.imap(square, [1, 2, 3, 4])) ordered.push(value);
+  assert.deepEqual(ordered, [1, 4, 9, 16]);
+  const unordered: number[] = [];
+  for await (const value of pool.imapUnordered(sleep, [300, 10, 100])) unordered.push(value);
+  assert.deepEqual([...unordered].sort((a, b) => a - b), [10, 100, 300]);
+  assert.equal(await pool.apply(sum, [Float64Array.from([1, 2, 3.5])]), 6.5);
+  const mapped = await pool.mapAsync(square, [5, 6]).get();
+  assert.deepEqual(mapped, [25, 36]);
+  // Tasks reach more than one worker process.
+  const pids = new Set(await Promise.all(Array.from({ length: 12 }, () => pool.apply(sleep, [50]).then(() => pool.apply(whoRuns)))));
+  assert.ok(pids.size >= 2, `tasks ran in ${pids.size} process(es)`);
+});
+
+test("cluster: a task's error keeps its class name, message, fields and the worker's stack", T, async () => {
+  const options = clusterOptions();
+  await worker(options.prefix!, { name: "erring" });
+  await using pool = new mp.Pool({ cluster: options });
+  await assert.rejects(pool.apply(fail, ["no luck"]), (error: unknown) => {
+    assert.ok(error instanceof Error);
+    assert.equal(error.name, "TaskFailure");
+    assert.equal(error.message, "no luck");
+    assert.equal((error as TaskFailure).detail, "from the task");
+    assert.match(error.stack!, /raised in cluster worker erring on .* \(pid \d+\)/);
+    assert.match(error.stack!, /tasks\.ts/);
+    return true;
+  });
+  // A result that cannot cross: the task's error says what may.
+  await assert.rejects(pool.apply(returnsFunction), (error: unknown) => {
+    assert.equal((error as Error).name, "TypeError");
+    assert.match((error as Error).message, /Cannot send a task's result back .* functions cannot be sent/);
+    return true;
+  });
+  // The pool goes on.
+  assert.equal(await pool.apply(square, [4]), 16);
+});
+
+test("cluster: a closure, a built-in, a lock and a transfer are refused at the call, saying what to do", T, async () => {
+  await using pool = new mp.Pool({ cluster: clusterOptions() });
+  const offset = 1;
+  await assert.rejects(pool.apply((x: number) => x + offset, [1]), (error: unknown) => {
+    assert.ok(error instanceof mp.ClusterError);
+    assert.equal((error as mp.ClusterError).code, "ERR_MP_CLUSTER_NOT_EXPORTED");
+    assert.match((error as Error).message, /npx multiproc worker --module/);
+    return true;
+  });
+  await assert.rejects(pool.apply(Math.sqrt, [4]), /built-in `Math.sqrt`/);
+  await assert.rejects(pool.apply(add, [new mp.Lock(), 1] as never), (error: unknown) => {
+    assert.equal((error as mp.ClusterError).code, "ERR_MP_CLUSTER_NOT_SENDABLE");
+    return true;
+  });
+  const buffer = new ArrayBuffer(8);
+  await assert.rejects(pool.apply(sum, [new Float64Array(buffer)], { transfer: [buffer] }), /cannot transfer/);
+  assert.throws(() => new mp.Pool({ cluster: { redis: "localhost:6379" } }), /redis:\/\/host:6379/);
+  assert.throws(() => new mp.Pool({ cluster: { redis: redis.url }, maxTasksPerChild: 3 }), /--max-tasks-per-child/);
+});
+
+test("cluster: a worker whose copy of the module differs rejects the task with a version-skew error", T, async () => {
+  const options = clusterOptions();
+  await worker(options.prefix!, { root: clusterRootB, name: "old-version" });
+  await using pool = new mp.Pool({ cluster: options });
+  await assert.rejects(pool.apply(square, [3]), (error: unknown) => {
+    assert.equal((error as mp.ClusterError).code, "ERR_MP_CLUSTER_VERSION_SKEW");
+    assert.match((error as Error).message, /tasks\.ts/);
+    assert.match((error as Error).message, /Deploy the same version/);
+    return true;
+  });
+});
+
+test("cluster: { timeout } is enforced on the worker's machine; the pool goes on", T, async () => {
+  const options = clusterOptions();
+  await worker(options.prefix!);
+  await using pool = new mp.Pool({ cluster: options });
+  await assert.rejects(pool.apply(spin, [30_000], { timeout: 300 }), (error: unknown) => {
+    assert.equal((error as Error).name, "TimeoutError");
+    return true;
+  });
+  assert.equal(await pool.apply(square, [5], { timeout: 30_000 }), 25);
+});
+
+test("cluster: SIGKILL of a worker fails exactly its tasks with WorkerLostError in under 2 s; the rest finish elsewhere", T, async () => {
+  const options = clusterOptions();
+  // One process: the worker holds two tasks (one running, one waiting), and nothing else.
+  const doomed = await worker(options.prefix!, { name: "doomed" });
+  await using pool = new mp.Pool({ cluster: options });
+  const held = [pool.apply(sleep, [60_000]), pool.apply(sleep, [60_000])].map((call) =>
+    call.then(
+      () => "resolved",
+      (error: unknown) => error,
+    ),
+  );
+  await eventually(async () => (await heldTasks(redis.url, options.prefix!)) === 2, "the doomed worker holds both long tasks");
+  await worker(options.prefix!, { name: "survivor" });
+  const others = Promise.all([1, 2, 3].map((x) => pool.apply(square, [x])));
+  await doomed.kill();
+  const killedAt = performance.now();
+  const outcomes = await Promise.all(held);
+  const took = performance.now() - killedAt;
+  for (const outcome of outcomes) {
+    assert.ok(outcome instanceof mp.WorkerLostError, `a held task ended with ${String(outcome)}`);
+    assert.match((outcome as Error).message, /doomed/);
+  }
+  assert.ok(took < 2_000, `lost after ${took.toFixed(0)} ms`);
+  assert.deepEqual(await others, [1, 4, 9]);
+});
+
+test("cluster: a 10 s CPU-bound task is not taken for a lost worker", T, async () => {
+  const options = clusterOptions();
+  await worker(options.prefix!);
+  await using pool = new mp.Pool({ cluster: options });
+  assert.equal(await pool.apply(spin, [10_000]), 10_000);
+});
+
+test("cluster: with retries, a task whose worker was lost runs again on another", T, async () => {
+  const options = clusterOptions({ retries: 1 });
+  const doomed = await worker(options.prefix!, { name: "doomed" });
+  await using pool = new mp.Pool({ cluster: options });
+  const held = pool.apply(sleep, [3_000]);
+  await eventually(async () => (await heldTasks(redis.url, options.prefix!)) === 1, "the doomed worker holds the task");
+  await worker(options.prefix!, { name: "survivor" });
+  await doomed.kill();
+  assert.equal(await held, 3_000);
+});
+
+test("cluster: imap over an endless generator reads a bounded way ahead, in order", T, async () => {
+  const options = clusterOptions();
+  await worker(options.prefix!, { processes: 2 });
+  await using pool = new mp.Pool({ cluster: options });
+  let read = 0;
+  function* naturals(): Generator<number> {
+    for (let i = 0; ; i++) {
+      read++;
+      yield i;
+    }
+  }
+  const got: number[] = [];
+  for await (const value of pool.imap(square, naturals(), { chunkSize: 5 })) {
+    got.push(value);
+    if (got.length === 200) break;
+  }
+  assert.deepEqual(got, Array.from({ length: 200 }, (_, i) => i * i));
+  assert.ok(read < 200 + 5 * 64 + 10, `read ${read} items for 200`);
+});
+
+test("cluster: SIGSTOP of a worker past its lease, then SIGCONT: the task fails once, the late result is dropped", T, async () => {
+  const options = clusterOptions();
+  const paused = await worker(options.prefix!, { name: "paused" });
+  await using pool = new mp.Pool({ cluster: options });
+  let outcomes = 0;
+  const held = pool.applyAsync(sleep, [2_500], {
+    callback: () => outcomes++,
+    errorCallback: () => outcomes++,
+  });
+  await eventually(async () => (await heldTasks(redis.url, options.prefix!)) === 1, "the worker holds the task");
+  paused.process.kill("SIGSTOP");
+  await assert.rejects(held.get(), mp.WorkerLostError);
+  paused.process.kill("SIGCONT");
+  // The worker comes back under a new id, and its child finishes the task: that result must not count.
+  await eventually(() => /was declared dead; now/.test(paused.stderr()), "the worker noticed it was declared dead");
+  await eventually(() => /result of task \S+ was dropped/.test(paused.stderr()), "the worker finished the task and its late result was dropped");
+  assert.equal(outcomes, 1);
+  // And it takes new tasks again.
+  assert.equal(await pool.apply(square, [12]), 144);
+});
