@@ -35,6 +35,7 @@ status: lists the live workers and how many tasks wait.
   -h, --help                  this text
 `;
 
+/** A usage error: what was wrong, and where the options are explained. */
 function fail(message: string): never {
   process.stderr.write(`multiproc: ${message}\nRun \`npx multiproc --help\` for the options.\n`);
   process.exit(2);
@@ -131,5 +132,7 @@ try {
   else if (command === undefined || command === "-h" || command === "--help" || command === "help") process.stdout.write(HELP);
   else fail(`unknown command "${command}"`);
 } catch (error) {
-  fail((error as Error).message);
+  // Not a usage error (Redis out of reach, a module missing): no pointer to --help.
+  process.stderr.write(`multiproc: ${(error as Error).message}\n`);
+  process.exit(1);
 }

@@ -468,6 +468,8 @@ export class ClusterEngine implements PoolEngine {
     const reader = this.#reader;
     this.#link = this.#reader = undefined;
     if (!link) return;
+    // join() waits for these last commands: they keep the program alive as a pending call does.
+    link.keepAlive(true);
     try {
       await link.call(["ZREM", this.#keys.callers, this.#callerId]);
       await link.call(["DEL", this.#resultsKey]);

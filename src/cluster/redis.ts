@@ -135,19 +135,27 @@ class NodeRedisLink implements RedisLink {
 /** Connects to the Redis server at `url` ("redis://host:6379"). */
 export async function connectRedis(url: string): Promise<RedisLink> {
   const module = await loadClient();
+  let connected = false;
   const client = module.createClient({
     url,
     RESP: 2,
     // While the connection is down, commands fail at once rather than wait in a queue
     // without bound: every loop of the cluster retries on its own (docs/cluster.md, "Faults").
     disableOfflineQueue: true,
-    socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) },
+    // Once connected, it reconnects without end (a restart, a killed connection); a first
+    // connection that fails is an error now, not a wait without end.
+    socket: { reconnectStrategy: (retries: number, cause: Error) => (connected ? Math.min(50 * 2 ** retries, 500) : cause) },
   });
   const link = new NodeRedisLink(module, client);
   try {
     await client.connect();
+    connected = true;
   } catch (error) {
-    client.destroy();
+    try {
+      client.destroy();
+    } catch {
+      // it never opened
+    }
     throw new ClusterError(`Could not connect to Redis at ${url}: ${(error as Error).message}. Is redis-server running there?`, {
       code: "ERR_MP_CLUSTER_REDIS",
       cause: error,

@@ -38,10 +38,11 @@ return redis.call('ZADD', KEYS[1], now, ARGV[1])`;
  * KEYS: tasks, the caller's results, callers. ARGV: entry id, worker id, job, chunk,
  * outcome, payload, who, caller id, run ms. Delivers a result only while the worker still holds
  * the entry (fencing): a worker that was declared dead and came back finds it gone and
- * its late result is dropped, so each task has one outcome. 1 if delivered.
+ * its late result is dropped, so each task has one outcome; so is a result for a task
+ * Redis lost (restarted empty: no group at all). 1 if delivered.
  */
-export const COMPLETE = `local p = redis.call('XPENDING', KEYS[1], 'workers', ARGV[1], ARGV[1], 1)
-if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
+export const COMPLETE = `local p = redis.pcall('XPENDING', KEYS[1], 'workers', ARGV[1], ARGV[1], 1)
+if type(p) ~= 'table' or p.err or #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
 if redis.call('ZSCORE', KEYS[3], ARGV[8]) then
   redis.call('XADD', KEYS[2], '*', 'j', ARGV[3], 'k', ARGV[4], 'o', ARGV[5], 'p', ARGV[6], 'w', ARGV[7], 'd', ARGV[9])
 end

@@ -27,6 +27,9 @@ import { COMPLETE, REGISTER_WORKER, WORKER_BEAT } from "./scripts.ts";
 import { streamEntries, text, type StreamEntry } from "./streams.ts";
 import { moduleHash, pathUnder } from "./task-ref.ts";
 
+/** How long a worker keeps trying to deliver a result while Redis is out of reach. */
+const DELIVERY_PATIENCE_MS = 60_000;
+
 export interface ClusterWorkerOptions {
   redis: string;
   /** Task modules (paths); tasks may call the exports of these only. */
@@ -64,6 +67,10 @@ export class ClusterWorker {
   #reader: RedisLink | undefined;
   #pool: Pool | undefined;
   #running = 0;
+  /** The entries it runs now, by id. */
+  readonly #held = new Set<string>();
+  /** A read failed: its reply may have been lost with entries already given to this worker, so read its own pending list next. */
+  #rereadOwn = false;
   #done = 0;
   #draining = false;
   #stopped = false;
@@ -164,15 +171,18 @@ export class ClusterWorker {
         continue;
       }
       const consumer = this.#id;
+      const own = this.#rereadOwn;
       let entries: StreamEntry[];
       try {
         const reply = await this.#reader!.callBinary([
           "XREADGROUP", "GROUP", WORKER_GROUP, consumer, "COUNT", String(this.#capacity - this.#running), "BLOCK", String(BEAT_MS * 4),
-          "STREAMS", this.#keys.tasks, ">",
+          "STREAMS", this.#keys.tasks, own ? "0" : ">",
         ]);
-        entries = streamEntries(reply);
+        entries = streamEntries(reply).filter((entry) => !this.#held.has(entry.id));
+        this.#rereadOwn = false;
       } catch (error) {
         if (this.#draining) break;
+        this.#rereadOwn = true;
         if (String((error as Error).message).includes("NOGROUP")) await ensureGroup(this.#link!, this.#keys, WORKER_GROUP).catch(() => {});
         await pause(50);
         continue;
@@ -198,6 +208,7 @@ export class ClusterWorker {
 
   async #run(entry: StreamEntry, consumer: string): Promise<void> {
     this.#running++;
+    this.#held.add(entry.id);
     const started = performance.now();
     let outcome: "ok" | "error";
     let payload: Buffer;
@@ -209,23 +220,45 @@ export class ClusterWorker {
       payload = encodeClusterError(error, this.#root);
       outcome = "error";
     }
-    try {
-      const caller = text(entry, "c");
-      const delivered = await this.#link!.script(COMPLETE, [this.#keys.tasks, this.#keys.results(caller), this.#keys.callers], [
-        entry.id, consumer, text(entry, "j"), text(entry, "k"), outcome, payload, this.#label, caller,
-        // ARGV[9]: how long it ran, for the caller's stats
-        (performance.now() - started).toFixed(1),
-      ]);
-      if (delivered !== 1) this.#log(`worker ${consumer}: the result of task ${entry.id} was dropped: the task is no longer this worker's (it was declared dead, or its caller is gone)`);
-    } catch (error) {
-      this.#log(`worker ${this.#id}: could not deliver a result (${(error as Error).message}); the task is reaped if this worker is declared dead`);
+    const caller = text(entry, "c");
+    const args = [
+      entry.id, consumer, text(entry, "j"), text(entry, "k"), outcome, payload, this.#label, caller,
+      // ARGV[9]: how long it ran, for the caller's stats
+      (performance.now() - started).toFixed(1),
+    ];
+    const delivered = await this.#deliver([this.#keys.tasks, this.#keys.results(caller), this.#keys.callers], args);
+    if (delivered === false) {
+      this.#log(`worker ${consumer}: the result of task ${entry.id} was dropped: the task is no longer this worker's (it was declared dead, or its caller is gone)`);
     }
+    this.#held.delete(entry.id);
     this.#done++;
     this.#running--;
     const wake = this.#slotFreed;
     this.#slotFreed = undefined;
     wake?.();
     if (this.#running === 0) this.#idle?.();
+  }
+
+  /**
+   * COMPLETE, tried again while Redis is out of reach (a killed connection, a restart):
+   * fencing makes a second try harmless. False when the task was no longer this worker's;
+   * undefined when the worker stopped, or Redis stayed away past DELIVERY_PATIENCE_MS
+   * (the task is then reaped as a lost worker's, or lost with Redis's data).
+   */
+  async #deliver(keys: string[], args: (string | Buffer)[]): Promise<boolean | undefined> {
+    const giveUp = performance.now() + DELIVERY_PATIENCE_MS;
+    while (!this.#stopped) {
+      try {
+        return (await this.#link!.script(COMPLETE, keys, args)) === 1;
+      } catch (error) {
+        if (performance.now() > giveUp) {
+          this.#log(`worker ${this.#id}: could not deliver a result for ${DELIVERY_PATIENCE_MS / 1000} s (${(error as Error).message}); giving up on it`);
+          return undefined;
+        }
+        await pause(100);
+      }
+    }
+    return undefined;
   }
 
   /** Runs one task on the local pool; its results. */

@@ -74,11 +74,11 @@ export interface StartedWorker {
 /** Starts `npx multiproc worker` (from the sources) and resolves once it has joined the cluster. */
 export async function startWorker(
   url: string,
-  options: { processes?: number; name?: string; root?: string; context?: "process" | "thread"; extra?: string[] } = {},
+  options: { processes?: number; name?: string; root?: string; module?: string; context?: "process" | "thread"; extra?: string[] } = {},
 ): Promise<StartedWorker> {
   const root = options.root ?? clusterRootA;
   const args = [
-    "--conditions=multiproc-source", "--import", "tsx", cli, "worker", "--redis", url, "--module", `${root}tasks.ts`, "--root", root,
+    "--conditions=multiproc-source", "--import", "tsx", cli, "worker", "--redis", url, "--module", options.module ?? `${root}tasks.ts`, "--root", root,
     "--processes", String(options.processes ?? 1), "--context", options.context ?? "process", "--name", options.name ?? "test-worker",
     ...(options.extra ?? []),
   ];
@@ -108,7 +108,12 @@ export async function startWorker(
   };
 }
 
-type Client = { connect(): Promise<unknown>; sendCommand(args: string[]): Promise<unknown>; close(): Promise<void> };
+type Client = {
+  connect(): Promise<unknown>;
+  sendCommand(args: string[]): Promise<unknown>;
+  close(): Promise<void>;
+  on(event: "error", listener: (error: Error) => void): void;
+};
 const clients = new Map<string, Promise<Client>>();
 
 /** One command on the server at `url`, from the test itself (to look at the cluster's state). */
@@ -117,6 +122,8 @@ export async function redisCommand(url: string, args: string[]): Promise<unknown
   if (!client) {
     client = import("@redis/client").then(async ({ createClient }) => {
       const created = createClient({ url, RESP: 2 }) as unknown as Client;
+      // It reconnects on its own when a test kills connections or restarts the server.
+      created.on("error", () => {});
       await created.connect();
       return created;
     });
@@ -149,4 +156,47 @@ export async function eventually(predicate: () => Promise<boolean> | boolean, wh
     if (performance.now() > deadline) throw new Error(`Timed out after ${timeout} ms waiting until ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** What a cluster test file shares: one redis-server for the file, a fresh key prefix per test, and the workers it started. */
+export interface ClusterFixture {
+  /** The server now (a test may restart it: `restart()`). */
+  readonly redis: RedisServer;
+  /** Options of a cluster of its own on the file's server: a fresh prefix. */
+  options(extra?: Partial<import("multiproc").ClusterOptions>): import("multiproc").ClusterOptions;
+  /** Starts a worker of the cluster under `prefix`; the file's `after` kills it if the test did not. */
+  worker(prefix: string, options?: Parameters<typeof startWorker>[1]): Promise<StartedWorker>;
+  /** Kills the server and starts an empty one on the same port (a restart without persistence). */
+  restart(): Promise<void>;
+}
+
+/** Registers the file's before/after hooks (node:test) and returns the fixture they manage. */
+export function clusterFixture(hooks: { before(fn: () => Promise<void>): void; after(fn: () => Promise<void>): void }): ClusterFixture {
+  let server: RedisServer | undefined;
+  const started: StartedWorker[] = [];
+  let prefixes = 0;
+  hooks.before(async () => {
+    server = await startRedis();
+  });
+  hooks.after(async () => {
+    await Promise.all(started.map((w) => w.kill()));
+    await closeRedisCommands();
+    await server?.stop();
+  });
+  return {
+    get redis() {
+      return server!;
+    },
+    options: (extra = {}) => ({ redis: server!.url, root: clusterRootA, prefix: `c${++prefixes}`, ...extra }),
+    async worker(prefix, options = {}) {
+      const one = await startWorker(server!.url, { ...options, extra: ["--prefix", prefix, ...(options.extra ?? [])] });
+      started.push(one);
+      return one;
+    },
+    async restart() {
+      const { port } = server!;
+      await server!.stop();
+      server = await startRedis(port);
+    },
+  };
 }

@@ -3,44 +3,22 @@
  * (`multiproc worker`, from the sources), started by the tests themselves.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import * as mp from "multiproc";
-import {
-  closeRedisCommands, clusterRootA, clusterRootB, eventually, heldTasks, startRedis, startWorker, type RedisServer, type StartedWorker,
-} from "../helpers/redis.ts";
+import { clusterFixture, clusterRootB, eventually, heldTasks } from "../helpers/redis.ts";
 import { add, fail, returnsFunction, sleep, spin, square, sum, TaskFailure, whoRuns } from "../fixtures/cluster-a/tasks.ts";
 
 const T = { timeout: 90_000 };
 
-let redis: RedisServer;
-const workers: StartedWorker[] = [];
-let prefixes = 0;
-
-/** A cluster of its own for one test: a fresh key prefix on the shared server. */
-function clusterOptions(extra: Partial<mp.ClusterOptions> = {}): mp.ClusterOptions {
-  return { redis: redis.url, root: clusterRootA, prefix: `t${++prefixes}`, ...extra };
-}
-
-async function worker(prefix: string, options: Parameters<typeof startWorker>[1] = {}): Promise<StartedWorker> {
-  const started = await startWorker(redis.url, { ...options, extra: ["--prefix", prefix, ...(options.extra ?? [])] });
-  workers.push(started);
-  return started;
-}
-
-before(async () => {
-  redis = await startRedis();
-});
-
-after(async () => {
-  await Promise.all(workers.map((w) => w.kill()));
-  await closeRedisCommands();
-  await redis?.stop();
-});
+const cluster = clusterFixture({ before, after });
 
 test("cluster: apply, map, starmap, imap and imapUnordered give what a local pool gives", T, async () => {
-  const options = clusterOptions();
-  await worker(options.prefix!, { processes: 2 });
-  await worker(options.prefix!, { processes: 1, name: "second" });
+  const options = cluster.options();
+  await cluster.worker(options.prefix!, { processes: 2 });
+  await cluster.worker(options.prefix!, { processes: 1, name: "second" });
   await using pool = new mp.Pool({ cluster: options });
   assert.equal(await pool.apply(add, [2, 3]), 5);
   assert.equal(await pool.applyAsync(square, [9]).get(10_000), 81);
@@ -63,8 +41,8 @@ test("cluster: apply, map, starmap, imap and imapUnordered give what a local poo
 });
 
 test("cluster: a task's error keeps its class name, message, fields and the worker's stack", T, async () => {
-  const options = clusterOptions();
-  await worker(options.prefix!, { name: "erring" });
+  const options = cluster.options();
+  await cluster.worker(options.prefix!, { name: "erring" });
   await using pool = new mp.Pool({ cluster: options });
   await assert.rejects(pool.apply(fail, ["no luck"]), (error: unknown) => {
     assert.ok(error instanceof Error);
@@ -86,7 +64,7 @@ test("cluster: a task's error keeps its class name, message, fields and the work
 });
 
 test("cluster: a closure, a built-in, a lock and a transfer are refused at the call, saying what to do", T, async () => {
-  await using pool = new mp.Pool({ cluster: clusterOptions() });
+  await using pool = new mp.Pool({ cluster: cluster.options() });
   const offset = 1;
   await assert.rejects(pool.apply((x: number) => x + offset, [1]), (error: unknown) => {
     assert.ok(error instanceof mp.ClusterError);
@@ -102,12 +80,21 @@ test("cluster: a closure, a built-in, a lock and a transfer are refused at the c
   const buffer = new ArrayBuffer(8);
   await assert.rejects(pool.apply(sum, [new Float64Array(buffer)], { transfer: [buffer] }), /cannot transfer/);
   assert.throws(() => new mp.Pool({ cluster: { redis: "localhost:6379" } }), /redis:\/\/host:6379/);
-  assert.throws(() => new mp.Pool({ cluster: { redis: redis.url }, maxTasksPerChild: 3 }), /--max-tasks-per-child/);
+  // Nothing listens there: the calls reject with an error that says so, and the pool still shuts down.
+  const unreachable = new mp.Pool({ cluster: { redis: "redis://127.0.0.1:1" } });
+  await assert.rejects(unreachable.apply(square, [2]), (error: unknown) => {
+    assert.equal((error as mp.ClusterError).code, "ERR_MP_CLUSTER_REDIS");
+    assert.match((error as Error).message, /Could not connect to Redis at redis:\/\/127\.0\.0\.1:1.*Is redis-server running there\?/);
+    return true;
+  });
+  unreachable.close();
+  await unreachable.join();
+  assert.throws(() => new mp.Pool({ cluster: { redis: cluster.redis.url }, maxTasksPerChild: 3 }), /--max-tasks-per-child/);
 });
 
 test("cluster: a worker whose copy of the module differs rejects the task with a version-skew error", T, async () => {
-  const options = clusterOptions();
-  await worker(options.prefix!, { root: clusterRootB, name: "old-version" });
+  const options = cluster.options();
+  await cluster.worker(options.prefix!, { root: clusterRootB, name: "old-version" });
   await using pool = new mp.Pool({ cluster: options });
   await assert.rejects(pool.apply(square, [3]), (error: unknown) => {
     assert.equal((error as mp.ClusterError).code, "ERR_MP_CLUSTER_VERSION_SKEW");
@@ -118,8 +105,8 @@ test("cluster: a worker whose copy of the module differs rejects the task with a
 });
 
 test("cluster: { timeout } is enforced on the worker's machine; the pool goes on", T, async () => {
-  const options = clusterOptions();
-  await worker(options.prefix!);
+  const options = cluster.options();
+  await cluster.worker(options.prefix!);
   await using pool = new mp.Pool({ cluster: options });
   await assert.rejects(pool.apply(spin, [30_000], { timeout: 300 }), (error: unknown) => {
     assert.equal((error as Error).name, "TimeoutError");
@@ -129,9 +116,9 @@ test("cluster: { timeout } is enforced on the worker's machine; the pool goes on
 });
 
 test("cluster: SIGKILL of a worker fails exactly its tasks with WorkerLostError in under 2 s; the rest finish elsewhere", T, async () => {
-  const options = clusterOptions();
+  const options = cluster.options();
   // One process: the worker holds two tasks (one running, one waiting), and nothing else.
-  const doomed = await worker(options.prefix!, { name: "doomed" });
+  const doomed = await cluster.worker(options.prefix!, { name: "doomed" });
   await using pool = new mp.Pool({ cluster: options });
   const held = [pool.apply(sleep, [60_000]), pool.apply(sleep, [60_000])].map((call) =>
     call.then(
@@ -139,8 +126,8 @@ test("cluster: SIGKILL of a worker fails exactly its tasks with WorkerLostError 
       (error: unknown) => error,
     ),
   );
-  await eventually(async () => (await heldTasks(redis.url, options.prefix!)) === 2, "the doomed worker holds both long tasks");
-  await worker(options.prefix!, { name: "survivor" });
+  await eventually(async () => (await heldTasks(cluster.redis.url, options.prefix!)) === 2, "the doomed worker holds both long tasks");
+  await cluster.worker(options.prefix!, { name: "survivor" });
   const others = Promise.all([1, 2, 3].map((x) => pool.apply(square, [x])));
   await doomed.kill();
   const killedAt = performance.now();
@@ -155,26 +142,26 @@ test("cluster: SIGKILL of a worker fails exactly its tasks with WorkerLostError 
 });
 
 test("cluster: a 10 s CPU-bound task is not taken for a lost worker", T, async () => {
-  const options = clusterOptions();
-  await worker(options.prefix!);
+  const options = cluster.options();
+  await cluster.worker(options.prefix!);
   await using pool = new mp.Pool({ cluster: options });
   assert.equal(await pool.apply(spin, [10_000]), 10_000);
 });
 
 test("cluster: with retries, a task whose worker was lost runs again on another", T, async () => {
-  const options = clusterOptions({ retries: 1 });
-  const doomed = await worker(options.prefix!, { name: "doomed" });
+  const options = cluster.options({ retries: 1 });
+  const doomed = await cluster.worker(options.prefix!, { name: "doomed" });
   await using pool = new mp.Pool({ cluster: options });
   const held = pool.apply(sleep, [3_000]);
-  await eventually(async () => (await heldTasks(redis.url, options.prefix!)) === 1, "the doomed worker holds the task");
-  await worker(options.prefix!, { name: "survivor" });
+  await eventually(async () => (await heldTasks(cluster.redis.url, options.prefix!)) === 1, "the doomed worker holds the task");
+  await cluster.worker(options.prefix!, { name: "survivor" });
   await doomed.kill();
   assert.equal(await held, 3_000);
 });
 
 test("cluster: imap over an endless generator reads a bounded way ahead, in order", T, async () => {
-  const options = clusterOptions();
-  await worker(options.prefix!, { processes: 2 });
+  const options = cluster.options();
+  await cluster.worker(options.prefix!, { processes: 2 });
   await using pool = new mp.Pool({ cluster: options });
   let read = 0;
   function* naturals(): Generator<number> {
@@ -193,15 +180,15 @@ test("cluster: imap over an endless generator reads a bounded way ahead, in orde
 });
 
 test("cluster: SIGSTOP of a worker past its lease, then SIGCONT: the task fails once, the late result is dropped", T, async () => {
-  const options = clusterOptions();
-  const paused = await worker(options.prefix!, { name: "paused" });
+  const options = cluster.options();
+  const paused = await cluster.worker(options.prefix!, { name: "paused" });
   await using pool = new mp.Pool({ cluster: options });
   let outcomes = 0;
   const held = pool.applyAsync(sleep, [2_500], {
     callback: () => outcomes++,
     errorCallback: () => outcomes++,
   });
-  await eventually(async () => (await heldTasks(redis.url, options.prefix!)) === 1, "the worker holds the task");
+  await eventually(async () => (await heldTasks(cluster.redis.url, options.prefix!)) === 1, "the worker holds the task");
   paused.process.kill("SIGSTOP");
   await assert.rejects(held.get(), mp.WorkerLostError);
   paused.process.kill("SIGCONT");
@@ -211,4 +198,23 @@ test("cluster: SIGSTOP of a worker past its lease, then SIGCONT: the task fails 
   assert.equal(outcomes, 1);
   // And it takes new tasks again.
   assert.equal(await pool.apply(square, [12]), 144);
+});
+
+test("cluster: examples/cluster.ts runs against workers started as the README says", T, async () => {
+  // The README's commands, on this file's server: a worker on the example's module (default prefix), then the caller.
+  // Both from the repository's root, the default root of each side.
+  const root = fileURLToPath(new URL("../../", import.meta.url));
+  await cluster.worker("multiproc", { root, module: `${root}examples/cluster-tasks.ts`, processes: 2, name: "example" });
+  const caller = spawn(process.execPath, ["--conditions=multiproc-source", "--import", "tsx", "examples/cluster.ts", cluster.redis.url], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  caller.stdout!.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+  caller.stderr!.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
+  const [code] = await once(caller, "exit");
+  assert.equal(code, 0, `the example exited with ${code}:\n${err}`);
+  assert.match(out, /task 6 ran in pid \d+/);
+  assert.match(out, /primes below 200000, 300000, 400000, 500000: 17984, 25997, 33860, 41538/);
 });
