@@ -23,7 +23,7 @@ export { Pipe, type Connection } from "./connection.ts";
 export { Pool } from "./pool/pool.ts";
 export type { ClusterOptions } from "./cluster/engine.ts";
 export type { PoolOptions, SubmitOptions, ApplyOptions, ApplyAsyncOptions, MapOptions, MapAsyncOptions } from "./pool/pool.ts";
-export type { AsyncResult, IMapIterator } from "./pool/results.ts";
+export type { AsyncResult, IMapIterator, ProgressHook } from "./pool/results.ts";
 export type { PoolStats, TimeSummary } from "./pool/stats.ts";
 export { transfer } from "./transfer.ts";
 export {

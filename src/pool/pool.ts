@@ -26,7 +26,7 @@ import { chunkCount, defaultChunkSize, readAheadWindow } from "./chunking.ts";
 import { Collector, encodeEntries, enqueueChunk, Feed, isInput, isSyncIterable } from "./feed.ts";
 import type { Input } from "./feed.ts";
 import { ApplySink, AsyncResult, IMapIterator, MapSink, PromiseSink, validateTimeout } from "./results.ts";
-import type { ResultCallbacks } from "./results.ts";
+import type { ProgressHook, ResultCallbacks } from "./results.ts";
 import { Scheduler } from "./scheduler.ts";
 import { ClusterEngine, type ClusterOptions } from "../cluster/engine.ts";
 import { checkClusterOptions } from "../cluster/options.ts";
@@ -99,6 +99,12 @@ export interface ApplyAsyncOptions<R> extends ApplyOptions {
 export interface MapOptions extends SubmitOptions {
   /** Items per task. @default map: as CPython (len / (4 * processes), rounded up); imap: 1 */
   chunkSize?: number;
+  /**
+   * Called in the main thread as results arrive (a chunk at a time): how many items have
+   * a result, and how many the input has (undefined for an imap over a non-array input).
+   * multiproc's own; a hook that throws fails the call with its error.
+   */
+  onProgress?: ProgressHook;
 }
 
 export interface MapAsyncOptions<R> extends MapOptions {
@@ -353,8 +359,9 @@ export class Pool {
     checkInput(iterable);
     const chunkSize = checkChunkSize(options?.chunkSize);
     const callbacks = resultCallbacks(options);
+    checkFunction("onProgress", options?.onProgress);
     const ref = this.#ref(fn);
-    const sink = new MapSink<R>(callbacks);
+    const sink = new MapSink<R>(callbacks, options?.onProgress);
     const engine = this.#engine;
     const job = engine.createJob(ref, star, sink, caller, timeout);
     if (this.#rejectIfBroken(job)) return sink.result;
@@ -443,6 +450,10 @@ export class Pool {
     const timeout = checkSubmitOptions(options);
     checkInput(iterable);
     const chunkSize = checkChunkSize(options?.chunkSize) ?? 1;
+    const onProgress = options?.onProgress;
+    checkFunction("onProgress", onProgress);
+    const total = Array.isArray(iterable) ? iterable.length : undefined;
+    let done = 0;
     const ref = this.#ref(fn);
     const iterator = new IMapIterator<R>(ordered);
     let feed: Feed | undefined;
@@ -450,6 +461,13 @@ export class Pool {
       chunkDone: (chunk, values) => {
         iterator.push(chunk, values);
         feed?.completed(chunk);
+        if (!onProgress) return;
+        done += values.length;
+        try {
+          onProgress(done, total);
+        } catch (error) {
+          this.#engine.abortJob(job, error);
+        }
       },
       chunkFailed: (chunk, error) => {
         iterator.fail(chunk, error);

@@ -224,14 +224,24 @@ export class PromiseSink<R> implements JobSink {
  * effects do not depend on when its first error happened, and close() + join()
  * wait for them. Only abort (terminate, a signal, a start-up failure) drops them.
  */
+/**
+ * `onProgress(done, total)` of the map and imap calls (multiproc's own): items with a result so far,
+ * and how many the input has (undefined for an imap over an input that is not an array). A hook that
+ * throws fails the call with its error.
+ */
+export type ProgressHook = (done: number, total: number | undefined) => void;
+
 export class MapSink<R> implements JobSink {
   readonly result: AsyncResult<R[]>;
   #values: R[] = [];
   #chunkSize = 1;
   #left = -1;
+  readonly #onProgress: ProgressHook | undefined;
+  #done = 0;
 
-  constructor(callbacks?: ResultCallbacks<R[]>) {
+  constructor(callbacks?: ResultCallbacks<R[]>, onProgress?: ProgressHook) {
     this.result = new AsyncResult<R[]>(callbacks);
+    this.#onProgress = onProgress;
   }
 
   /** Sets the input's shape once it is known; an empty input completes at once. */
@@ -247,6 +257,15 @@ export class MapSink<R> implements JobSink {
     const base = chunk * this.#chunkSize;
     const out = this.#values;
     for (let i = 0; i < values.length; i++) out[base + i] = values[i] as R;
+    if (this.#onProgress) {
+      this.#done += values.length;
+      try {
+        this.#onProgress(this.#done, out.length);
+      } catch (error) {
+        this.abort(error);
+        return;
+      }
+    }
     if (--this.#left === 0) settle(this.result, true, out);
   }
 

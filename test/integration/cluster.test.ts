@@ -24,7 +24,9 @@ test("cluster: apply, map, starmap, imap and imapUnordered give what a local poo
   assert.equal(await pool.applyAsync(square, [9]).get(10_000), 81);
   const items = Array.from({ length: 1000 }, (_, i) => i);
   assert.deepEqual(await pool.map(square, items), items.map((x) => x * x));
-  assert.deepEqual(await pool.map(square, items, { chunkSize: 7 }), items.map((x) => x * x));
+  let progress: [number, number | undefined] | undefined;
+  assert.deepEqual(await pool.map(square, items, { chunkSize: 7, onProgress: (done, total) => (progress = [done, total]) }), items.map((x) => x * x));
+  assert.deepEqual(progress, [1000, 1000]);
   assert.deepEqual(await pool.starmap(add, [[1, 2], [3, 4]]), [3, 7]);
   const ordered: number[] = [];
   for await (const value of pool.imap(square, [1, 2, 3, 4])) ordered.push(value);
