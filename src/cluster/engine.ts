@@ -19,7 +19,7 @@ import { DurationSamples, type PoolStats } from "../pool/stats.ts";
 import { exportedOrigin, type FunctionRef } from "../wire/functions.ts";
 import { decodeClusterError, decodeValue, encodeValue } from "./codec.ts";
 import { clusterKeys, DEFAULT_PREFIX, WORKER_GROUP, type ClusterKeys } from "./keys.ts";
-import { BEAT_MS, ensureGroup, pause, reap, WORKER_DEAD_MS } from "./lease.ts";
+import { BEAT_MS, BEAT_TIMEOUT_MS, ensureGroup, pause, reap, WORKER_DEAD_MS } from "./lease.ts";
 import { connectRedis, type RedisLink } from "./redis.ts";
 import { CALLER_BEAT } from "./scripts.ts";
 import { streamEntries, text } from "./streams.ts";
@@ -148,7 +148,7 @@ export class ClusterEngine implements PoolEngine {
   /** Registers this caller (again) and reaps dead workers; fails what Redis lost when it comes back empty. */
   async #beat(): Promise<void> {
     const link = this.#link!;
-    const added = await link.script(CALLER_BEAT, [this.#keys.callers], [this.#callerId]);
+    const added = await link.script(CALLER_BEAT, [this.#keys.callers], [this.#callerId], BEAT_TIMEOUT_MS);
     this.#lastAnswer = performance.now();
     if (added === 1 && this.#beats > 0) {
       this.#failSent(
@@ -161,7 +161,7 @@ export class ClusterEngine implements PoolEngine {
     }
     this.#beats++;
     await reap(link, this.#keys, this.#options.prefix);
-    this.#workers = Number(await link.call(["ZCARD", this.#keys.workers]));
+    this.#workers = Number(await link.call(["ZCARD", this.#keys.workers], BEAT_TIMEOUT_MS));
   }
 
   async #beatLoop(): Promise<void> {

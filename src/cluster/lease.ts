@@ -10,6 +10,8 @@ import type { RedisLink } from "./redis.ts";
 import { REAP } from "./scripts.ts";
 
 export const BEAT_MS = 250;
+/** How long a beat (or a reap) waits for Redis before it counts as unanswered. */
+export const BEAT_TIMEOUT_MS = 5_000;
 /** A worker whose last beat is older than this is dead. */
 export const WORKER_DEAD_MS = 1_500;
 /** No reap for longer than this means everyone was stopped together (Redis frozen): judge nobody on that reap. */
@@ -28,7 +30,7 @@ export async function reap(link: RedisLink, keys: ClusterKeys, prefix: string): 
     prefix,
     String(FREEZE_GAP_MS),
     String(CALLER_GONE_MS),
-  ]);
+  ], BEAT_TIMEOUT_MS);
   return Array.isArray(dead) ? dead.map(String) : [];
 }
 

@@ -11,12 +11,16 @@ type Argument = string | Buffer;
 
 /** One connection. A blocking read (XREAD BLOCK) needs a link of its own: it holds the connection while it waits. */
 export interface RedisLink {
-  /** A command; bulk strings come back as strings. */
-  call(args: readonly Argument[]): Promise<unknown>;
+  /**
+   * A command; bulk strings come back as strings. Commands wait for their answer without a
+   * time limit (a frozen server answers when it resumes) unless given `timeoutMs`: the
+   * beats are, so that a caller notices a server out of reach.
+   */
+  call(args: readonly Argument[], timeoutMs?: number): Promise<unknown>;
   /** A command; bulk strings come back as Buffers (task and result payloads). */
   callBinary(args: readonly Argument[]): Promise<unknown>;
   /** A Lua script (scripts.ts) by its SHA-1, loaded once per server (again after a restart). */
-  script(lua: string, keys: readonly string[], args: readonly Argument[]): Promise<unknown>;
+  script(lua: string, keys: readonly string[], args: readonly Argument[], timeoutMs?: number): Promise<unknown>;
   /** A second connection to the same server. */
   duplicate(): Promise<RedisLink>;
   /** Whether the connection keeps the program alive (while a call waits for a result), like a timer's ref(). */
@@ -31,7 +35,7 @@ export interface RedisLink {
 
 interface NodeRedisClient {
   connect(): Promise<unknown>;
-  sendCommand(args: readonly Argument[], options?: { typeMapping?: Record<number, unknown> }): Promise<unknown>;
+  sendCommand(args: readonly Argument[], options?: { typeMapping?: Record<number, unknown>; timeout?: number }): Promise<unknown>;
   duplicate(): NodeRedisClient;
   on(event: "error", listener: (error: Error) => void): unknown;
   ref(): void;
@@ -88,16 +92,16 @@ class NodeRedisLink implements RedisLink {
     });
   }
 
-  call(args: readonly Argument[]): Promise<unknown> {
-    return this.#client.sendCommand(args);
+  call(args: readonly Argument[], timeoutMs?: number): Promise<unknown> {
+    return timeoutMs === undefined ? this.#client.sendCommand(args) : this.#client.sendCommand(args, { timeout: timeoutMs });
   }
 
   callBinary(args: readonly Argument[]): Promise<unknown> {
     return this.#client.sendCommand(args, this.#binary);
   }
 
-  async script(lua: string, keys: readonly string[], args: readonly Argument[]): Promise<unknown> {
-    const call = (command: string, body: string) => this.#client.sendCommand([command, body, String(keys.length), ...keys, ...args]);
+  async script(lua: string, keys: readonly string[], args: readonly Argument[], timeoutMs?: number): Promise<unknown> {
+    const call = (command: string, body: string) => this.call([command, body, String(keys.length), ...keys, ...args], timeoutMs);
     try {
       return await call("EVALSHA", sha1(lua));
     } catch (error) {
@@ -142,6 +146,9 @@ export async function connectRedis(url: string): Promise<RedisLink> {
     // While the connection is down, commands fail at once rather than wait in a queue
     // without bound: every loop of the cluster retries on its own (docs/cluster.md, "Faults").
     disableOfflineQueue: true,
+    // No time limit by default (node-redis's is 5 s): a timer and an AbortSignal per command
+    // were a tenth of a small task's cost; the beats set their own (RedisLink.call).
+    commandOptions: { timeout: 0 },
     // Once connected, it reconnects without end (a restart, a killed connection); a first
     // connection that fails is an error now, not a wait without end.
     socket: { reconnectStrategy: (retries: number, cause: Error) => (connected ? Math.min(50 * 2 ** retries, 500) : cause) },

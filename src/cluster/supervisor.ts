@@ -21,11 +21,15 @@ import { Pool } from "../pool/pool.ts";
 import { exportStandIn } from "../wire/functions.ts";
 import { decodeValue, encodeClusterError, encodeValue } from "./codec.ts";
 import { clusterKeys, DEFAULT_PREFIX, WORKER_GROUP, type ClusterKeys } from "./keys.ts";
-import { BEAT_MS, ensureGroup, pause, reap } from "./lease.ts";
+import { BEAT_MS, BEAT_TIMEOUT_MS, ensureGroup, pause, reap } from "./lease.ts";
 import { connectRedis, type RedisLink } from "./redis.ts";
 import { COMPLETE, REGISTER_WORKER, WORKER_BEAT } from "./scripts.ts";
 import { streamEntries, text, type StreamEntry } from "./streams.ts";
 import { moduleHash, pathUnder } from "./task-ref.ts";
+
+/** A worker holds at most this much work per process (by recent tasks' run time), and at most MAX_HELD_PER_PROCESS tasks. */
+const HOLD_MS = 20;
+const MAX_HELD_PER_PROCESS = 256;
 
 /** How long a worker keeps trying to deliver a result while Redis is out of reach. */
 const DELIVERY_PATIENCE_MS = 60_000;
@@ -61,7 +65,9 @@ export class ClusterWorker {
   readonly #name: string;
   readonly #label: string;
   readonly #modules = new Map<string, LoadedModule>();
-  readonly #capacity: number;
+  /** Recent tasks' mean time per process (ms), for how many to hold at once (#capacity). */
+  #averageMs = Infinity;
+  #lastCompletion: number | undefined;
   #id = "";
   #link: RedisLink | undefined;
   #reader: RedisLink | undefined;
@@ -86,7 +92,6 @@ export class ClusterWorker {
     this.#root = resolve(options.root ?? process.cwd());
     this.#name = options.name ?? hostname();
     this.#label = `${this.#name} on ${hostname()} (pid ${process.pid})`;
-    this.#capacity = options.processes * 2;
     this.#finished = new Promise((done) => {
       this.#resolveFinished = done;
     });
@@ -102,6 +107,28 @@ export class ClusterWorker {
       if (/\.(?:c|m)?tsx?$/.test(path)) wantTypeScript();
       this.#modules.set(under, { url: pathToFileURL(path).href, hash: moduleHash(path), exports: new Map() });
     }
+  }
+
+  /**
+   * How many tasks to hold at once: two per process (one running, one waiting), so that a
+   * task waits in Redis, where any idle worker takes it, rather than behind a long one
+   * here; more when tasks are short, so that a round trip to Redis brings enough of them
+   * to keep the processes busy: as many as fill HOLD_MS of work, at most MAX_HELD_PER_PROCESS.
+   */
+  #capacity(): number {
+    const perProcess = Math.min(MAX_HELD_PER_PROCESS, Math.max(2, Math.floor(HOLD_MS / this.#averageMs)));
+    return this.#options.processes * perProcess;
+  }
+
+  /**
+   * Updates #averageMs: the time between completions times the processes while more than
+   * one task is held (what a task costs a process, queueing here left out), else the task's own time.
+   */
+  #timeCompletion(started: number): void {
+    const now = performance.now();
+    const sample = this.#running > 1 && this.#lastCompletion !== undefined ? (now - this.#lastCompletion) * this.#options.processes : now - started;
+    this.#lastCompletion = now;
+    this.#averageMs = this.#averageMs === Infinity ? sample : this.#averageMs * 0.9 + sample * 0.1;
   }
 
   /** The id this worker reads under now (a new one after it was declared dead and came back). */
@@ -146,7 +173,7 @@ export class ClusterWorker {
   async #beatLoop(): Promise<void> {
     while (!this.#stopped) {
       try {
-        const beat = await this.#link!.script(WORKER_BEAT, [this.#keys.workers, this.#keys.worker(this.#id)], [this.#id]);
+        const beat = await this.#link!.script(WORKER_BEAT, [this.#keys.workers, this.#keys.worker(this.#id)], [this.#id], BEAT_TIMEOUT_MS);
         if (beat === -1) {
           // Declared dead (stopped too long, or Redis lost its data): what it still runs is no longer
           // its own (the results are fenced off), and it goes on under a new id.
@@ -166,7 +193,8 @@ export class ClusterWorker {
 
   async #readLoop(): Promise<void> {
     while (!this.#draining) {
-      if (this.#running >= this.#capacity) {
+      const capacity = this.#capacity();
+      if (this.#running >= capacity) {
         await new Promise<void>((wake) => (this.#slotFreed = wake));
         continue;
       }
@@ -175,7 +203,7 @@ export class ClusterWorker {
       let entries: StreamEntry[];
       try {
         const reply = await this.#reader!.callBinary([
-          "XREADGROUP", "GROUP", WORKER_GROUP, consumer, "COUNT", String(this.#capacity - this.#running), "BLOCK", String(BEAT_MS * 4),
+          "XREADGROUP", "GROUP", WORKER_GROUP, consumer, "COUNT", String(capacity - this.#running), "BLOCK", String(BEAT_MS * 4),
           "STREAMS", this.#keys.tasks, own ? "0" : ">",
         ]);
         entries = streamEntries(reply).filter((entry) => !this.#held.has(entry.id));
@@ -226,6 +254,7 @@ export class ClusterWorker {
       // ARGV[9]: how long it ran, for the caller's stats
       (performance.now() - started).toFixed(1),
     ];
+    this.#timeCompletion(started);
     const delivered = await this.#deliver([this.#keys.tasks, this.#keys.results(caller), this.#keys.callers], args);
     if (delivered === false) {
       this.#log(`worker ${consumer}: the result of task ${entry.id} was dropped: the task is no longer this worker's (it was declared dead, or its caller is gone)`);
@@ -290,9 +319,10 @@ export class ClusterWorker {
     const timeout = Number(text(entry, "t")) || undefined;
     const options = { chunkSize: Math.max(1, items.length), timeout };
     const pool = this.#pool!;
-    return text(entry, "s") === "1"
-      ? pool.starmap(fn as (...args: unknown[]) => unknown, items as unknown[][], options)
-      : pool.map(fn as (item: unknown) => unknown, items, options);
+    const star = text(entry, "s") === "1";
+    // One call (an apply, or a map of one item): the local pool's apply, with no map around it.
+    if (items.length === 1) return [await pool.apply(fn as (...args: unknown[]) => unknown, star ? (items[0] as unknown[]) : [items[0]], { timeout })];
+    return star ? pool.starmap(fn as (...args: unknown[]) => unknown, items as unknown[][], options) : pool.map(fn as (item: unknown) => unknown, items, options);
   }
 
   /** Takes no new task, finishes the ones it holds, then leaves the cluster (the first SIGTERM). */
