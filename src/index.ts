@@ -24,7 +24,7 @@ export { Pool } from "./pool/pool.ts";
 export type { ClusterOptions } from "./cluster/engine.ts";
 export type { PoolOptions, SubmitOptions, ApplyOptions, ApplyAsyncOptions, MapOptions, MapAsyncOptions } from "./pool/pool.ts";
 export type { AsyncResult, IMapIterator, ProgressHook } from "./pool/results.ts";
-export type { PoolStats, TimeSummary } from "./pool/stats.ts";
+export type { PoolStats, TimeSummary, WorkerCounts } from "./pool/stats.ts";
 export { transfer } from "./transfer.ts";
 export {
   createValue as Value, createRawValue as RawValue, createSharedArray as Array, createRawArray as RawArray,

@@ -15,7 +15,7 @@ import type { TransferListItem } from "node:worker_threads";
 import { ClusterError, WorkerLostError } from "../errors.ts";
 import type { PoolEngine } from "../pool/engine.ts";
 import { Job, JobList, type CallerStack, type JobSink, type Source, type Task } from "../pool/job.ts";
-import { DurationSamples, type PoolStats } from "../pool/stats.ts";
+import { DurationSamples, type PoolStats, type WorkerCounts } from "../pool/stats.ts";
 import { exportedOrigin, type FunctionRef } from "../wire/functions.ts";
 import { decodeClusterError, decodeValue, encodeValue } from "./codec.ts";
 import { clusterKeys, DEFAULT_PREFIX, WORKER_GROUP, type ClusterKeys } from "./keys.ts";
@@ -78,6 +78,7 @@ export class ClusterEngine implements PoolEngine {
   #beats = 0;
   #lastAnswer = performance.now();
   #workers = 0;
+  #perWorker: WorkerCounts[] = [];
   #completed = 0;
   #failed = 0;
   readonly #runTimes = new DurationSamples();
@@ -161,7 +162,17 @@ export class ClusterEngine implements PoolEngine {
     }
     this.#beats++;
     await reap(link, this.#keys, this.#options.prefix);
-    this.#workers = Number(await link.call(["ZCARD", this.#keys.workers], BEAT_TIMEOUT_MS));
+    // The workers' own counts, about once a second (they write them on their beats).
+    if (this.#beats % 4 === 1) await this.#readWorkers(link);
+  }
+
+  async #readWorkers(link: RedisLink): Promise<void> {
+    const ids = (await link.call(["ZRANGE", this.#keys.workers, "0", "-1"], BEAT_TIMEOUT_MS)) as string[];
+    const rows = await Promise.all(
+      ids.map((id) => link.call(["HMGET", this.#keys.worker(id), "label", "running", "done"], BEAT_TIMEOUT_MS) as Promise<(string | null)[]>),
+    );
+    this.#workers = ids.length;
+    this.#perWorker = rows.map(([label, running, done], i) => ({ name: label ?? ids[i]!, running: Number(running) || 0, done: Number(done) || 0 }));
   }
 
   async #beatLoop(): Promise<void> {
@@ -431,6 +442,7 @@ export class ClusterEngine implements PoolEngine {
       failed: this.#failed,
       runTime: this.#runTimes.summary(),
       waitTime: this.#waitTimes.summary(),
+      perWorker: this.#perWorker,
     };
   }
 

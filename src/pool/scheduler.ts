@@ -39,7 +39,7 @@ import { decodeFromWire } from "../wire/serialize.ts";
 import { FunctionTable } from "./function-table.ts";
 import { Job, JobList, type CallerStack, type JobSink, type Source, type Task } from "./job.ts";
 import { TaskQueue } from "./task-queue.ts";
-import { DurationSamples, type PoolStats } from "./stats.ts";
+import { DurationSamples, type PoolStats, type WorkerCounts } from "./stats.ts";
 import { PIPELINE_DEPTH, PIPELINE_MAX_TASK_MS, PoolWorker, WorkerState } from "./worker-slot.ts";
 
 export { Job, type CallerStack, type JobSink, type Source, type Task } from "./job.ts";
@@ -401,6 +401,7 @@ export class Scheduler implements PoolEngine {
     if (worker.state === WorkerState.Doomed) return;
     const task = worker.inflight.shift();
     if (!task || task.job.id !== jobId || task.chunk !== chunk) return;
+    worker.done++;
     if (worker.timer) {
       clearTimeout(worker.timer);
       worker.timer = undefined;
@@ -812,8 +813,10 @@ export class Scheduler implements PoolEngine {
   stats(): PoolStats {
     let idle = 0;
     let running = 0;
+    const perWorker: WorkerCounts[] = [];
     for (const worker of this.#workers) {
       running += worker.inflight.length;
+      perWorker.push({ name: worker.name, running: worker.inflight.length, done: worker.done });
       if (worker.state === WorkerState.Ready && worker.inflight.length === 0) idle++;
     }
     return {
@@ -825,6 +828,7 @@ export class Scheduler implements PoolEngine {
       failed: this.#failed,
       runTime: this.#runTimes.summary(),
       waitTime: this.#waitTimes.summary(),
+      perWorker,
     };
   }
 

@@ -31,6 +31,19 @@ export interface PoolStats {
   runTime: TimeSummary;
   /** How long recent tasks waited, from submission to their start. */
   waitTime: TimeSummary;
+  /**
+   * Each worker alive now: its name ("PoolWorker-3"; on a cluster, the worker's label with
+   * its host and pid), the tasks it holds, and how many it has finished. On a cluster, as of
+   * the last heartbeat (about once a second).
+   */
+  perWorker: WorkerCounts[];
+}
+
+/** One worker's counts in PoolStats.perWorker. */
+export interface WorkerCounts {
+  name: string;
+  running: number;
+  done: number;
 }
 
 /** How many recent durations each summary is computed from. */

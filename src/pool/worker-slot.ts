@@ -31,6 +31,8 @@ export class PoolWorker {
   /** Moving average of task durations (ms); Infinity until a task finished. */
   averageMs = Infinity;
   sent = 0;
+  /** Tasks it answered (pool.stats().perWorker). */
+  done = 0;
   timer: NodeJS.Timeout | undefined;
   refd = true;
   idle = false;

@@ -37,6 +37,11 @@ test("cluster: apply, map, starmap, imap and imapUnordered give what a local poo
   assert.equal(await pool.apply(sum, [Float64Array.from([1, 2, 3.5])]), 6.5);
   const mapped = await pool.mapAsync(square, [5, 6]).get();
   assert.deepEqual(mapped, [25, 36]);
+  // stats() lists the cluster's workers by their labels, as of their last beats.
+  await eventually(() => pool.stats().perWorker.reduce((sum, w) => sum + w.done, 0) > 0, "the workers' counts arrived");
+  const { perWorker, workers } = pool.stats();
+  assert.equal(workers, 2);
+  assert.deepEqual(perWorker.map((w) => w.name.split(" ")[0]).sort(), ["second", "test-worker"]);
   // Tasks reach more than one worker process.
   const pids = new Set(await Promise.all(Array.from({ length: 12 }, () => pool.apply(sleep, [50]).then(() => pool.apply(whoRuns)))));
   assert.ok(pids.size >= 2, `tasks ran in ${pids.size} process(es)`);

@@ -1,4 +1,4 @@
-/** `onProgress(done, total)` on map* and imap* (issue 12, item 7), on both worker kinds. */
+/** Observability (issue 12, item 7): `onProgress(done, total)` on map and imap calls, and stats().perWorker, on both worker kinds. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as mp from "multiproc";
@@ -42,5 +42,18 @@ forEachContext((context) => {
     );
     assert.throws(() => pool.mapAsync(square, [1], { onProgress: 5 as never }), /`onProgress` to be a function/);
     assert.deepEqual(await pool.map(square, [3]), [9]);
+  });
+
+  test("stats().perWorker: each worker's name, the tasks it holds and the ones it finished", T, async () => {
+    await using pool = new mp.Pool({ processes: 2, context });
+    await pool.map(square, Array.from({ length: 40 }, (_, i) => i), { chunkSize: 1 });
+    const { perWorker, completed } = pool.stats();
+    assert.equal(perWorker.length, 2);
+    for (const worker of perWorker) {
+      assert.match(worker.name, /^PoolWorker-\d+$/);
+      assert.equal(worker.running, 0);
+    }
+    assert.equal(perWorker.reduce((sum, worker) => sum + worker.done, 0), completed);
+    assert.equal(completed, 40);
   });
 });
