@@ -5,11 +5,13 @@
  *   node --import tsx bench/lib/child.ts pool <library>
  *   node --import tsx bench/lib/child.ts speed-up <library>,<library>,...
  *   node --import tsx bench/lib/child.ts micro <name>
+ *   node --import tsx bench/lib/child.ts cluster <library>
  *
  * It prints its result as one line starting with RESULT_MARK; everything else on
  * stdout is ignored by the orchestrator.
  */
 import { isMainProcess } from "multiproc";
+import { runClusterSuite, type ClusterLibrary } from "../cluster/suite.ts";
 import { runSpeedUps } from "../macro/speed-up.ts";
 import { runPoolSuite, type PoolLibrary } from "../macro/suite.ts";
 import { planFromEnv } from "./plan.ts";
@@ -25,11 +27,15 @@ async function main(kind: string | undefined, name: string | undefined): Promise
   const plan = planFromEnv();
   if (kind === "pool" && name) return runPoolSuite(await library(name), plan);
   if (kind === "speed-up" && name) return runSpeedUps(await Promise.all(name.split(",").map(library)), plan);
+  if (kind === "cluster" && name) {
+    const cluster = ((await import(`../cluster/${name}.ts`)) as { default: ClusterLibrary }).default;
+    return runClusterSuite(cluster, plan);
+  }
   if (kind === "micro" && name) {
     const micro = (await import(`../micro/${name}.ts`)) as MicroModule;
     return micro.run({ durationMs: plan.microMs });
   }
-  throw new TypeError(`Usage: bench/lib/child.ts pool|speed-up|micro <name>, got \`${process.argv.slice(2).join(" ")}\``);
+  throw new TypeError(`Usage: bench/lib/child.ts pool|speed-up|micro|cluster <name>, got \`${process.argv.slice(2).join(" ")}\``);
 }
 
 if (isMainProcess()) {

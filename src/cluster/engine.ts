@@ -23,7 +23,7 @@ import { BEAT_MS, BEAT_TIMEOUT_MS, ensureGroup, pause, reap, WORKER_DEAD_MS } fr
 import { connectRedis, type RedisLink } from "./redis.ts";
 import { CALLER_BEAT } from "./scripts.ts";
 import { streamEntries, text } from "./streams.ts";
-import { clusterTaskRef, type ClusterTaskRef } from "./task-ref.ts";
+import { clusterTaskRef, encodeTaskCall, type ClusterTaskRef } from "./task-ref.ts";
 
 /** `new mp.Pool({ cluster })`: where the cluster is and how its tasks behave. */
 export interface ClusterOptions {
@@ -61,12 +61,14 @@ export class ClusterEngine implements PoolEngine {
   readonly #keys: ClusterKeys;
   readonly #callerId = randomUUID();
   readonly #resultsKey: string;
+  readonly #retries: string;
   #state = State.Run;
   readonly #jobs = new JobList();
   #jobCount = 0;
   readonly #sources = new Set<Source>();
   readonly #refs = new Map<FunctionRef, ClusterTaskRef>();
-  readonly #jobRefs = new Map<number, ClusterTaskRef>();
+  /** Each job's "f" field (encodeTaskCall). */
+  readonly #jobCalls = new Map<number, string>();
   /** Tasks encoded and waiting to be written, with their payloads. */
   #unsent: { task: Task; payload: Buffer }[] = [];
   #flushing = false;
@@ -98,6 +100,7 @@ export class ClusterEngine implements PoolEngine {
     };
     this.#keys = clusterKeys(this.#options.prefix);
     this.#resultsKey = this.#keys.results(this.#callerId);
+    this.#retries = String(this.#options.retries);
     this.#joined = new Promise((resolve) => {
       this.#resolveJoined = resolve;
     });
@@ -292,7 +295,7 @@ export class ClusterEngine implements PoolEngine {
       this.#refs.set(fn, ref);
     }
     const job = new Job(this.#nextJob++, fn, 0, star, sink, caller, timeout, undefined);
-    this.#jobRefs.set(job.id, ref);
+    this.#jobCalls.set(job.id, encodeTaskCall({ ...ref, star, timeout }));
     this.#jobs.add(job);
     this.#jobCount++;
     this.#updateRef();
@@ -338,15 +341,12 @@ export class ClusterEngine implements PoolEngine {
       const { job } = task;
       job.queued--;
       if (job.cancelled) continue;
-      const ref = this.#jobRefs.get(job.id)!;
+      const call = this.#jobCalls.get(job.id)!;
       job.running++;
       const sent: SentTask = { task, entry: undefined, sentAt: performance.now() };
       const key = taskKey(job.id, task.chunk);
       this.#sent.set(key, sent);
-      const fields = [
-        "c", this.#callerId, "j", String(job.id), "k", String(task.chunk), "m", ref.module, "e", ref.name, "h", ref.hash,
-        "s", job.star ? "1" : "0", "t", job.timeout === undefined ? "" : String(job.timeout), "r", String(this.#options.retries), "p", payload,
-      ];
+      const fields = ["c", this.#callerId, "j", String(job.id), "k", String(task.chunk), "f", call, "r", this.#retries, "p", payload];
       writes.push(
         (link.call(["XADD", this.#keys.tasks, "*", ...fields]) as Promise<string>).then(
           (id) => {
@@ -415,7 +415,7 @@ export class ClusterEngine implements PoolEngine {
 
   finishIfDone(job: Job): void {
     if (job.queued === 0 && job.running === 0 && job.source === null && this.#jobs.remove(job)) {
-      this.#jobRefs.delete(job.id);
+      this.#jobCalls.delete(job.id);
       this.#jobCount--;
       job.onFinish?.();
       this.#updateRef();

@@ -3,10 +3,11 @@
  * (docs/cluster.md, "Leases"). Time is always the server's own (TIME), so no two
  * machines' clocks are ever compared.
  *
- * Task entry fields: c caller id, j job, k chunk, m module (relative to the worker's
- * root), e export name, h the module's content hash, s "1" for starmap/apply, t timeout
- * ms ("" for none), r re-queues left after a worker loss, p the arguments (serialized).
- * Result entry fields: j job, k chunk, o outcome (ok | error | lost), p payload, w who ran it, d how long it ran (ms).
+ * Task entry fields: c caller id, j job, k chunk, f the call (task-ref.ts, encodeTaskCall: module
+ * relative to the worker's root, export name, the module's content hash, star, timeout),
+ * r re-queues left after a worker loss, p the arguments (codec.ts).
+ * Result entry fields: j job, k chunk, o outcome (ok | error | lost), p payload (the values,
+ * or the error), d how long it ran (ms); w who ran it, with an error or a loss only.
  */
 
 const NOW = `local t = redis.call('TIME')
@@ -34,21 +35,45 @@ return now`;
 export const CALLER_BEAT = `${NOW}
 return redis.call('ZADD', KEYS[1], now, ARGV[1])`;
 
+/** How many values COMPLETE takes per result, after its first ARGV. */
+export const COMPLETE_STRIDE = 9;
+
 /**
- * KEYS: tasks, the caller's results, callers. ARGV: entry id, worker id, job, chunk,
- * outcome, payload, who, caller id, run ms. Delivers a result only while the worker still holds
- * the entry (fencing): a worker that was declared dead and came back finds it gone and
- * its late result is dropped, so each task has one outcome; so is a result for a task
- * Redis lost (restarted empty: no group at all). 1 if delivered.
+ * KEYS: tasks, callers. ARGV: the results streams' common start (clusterKeys().results("")),
+ * then COMPLETE_STRIDE values per result:
+ * entry id, the worker id it was read under, job, chunk, outcome, payload, run ms, caller
+ * id, who ran it (written with an error only: the caller names the worker in it).
+ * Delivers each result only while that worker still holds the entry (fencing): a
+ * worker that was declared dead and came back finds it gone and its late result is
+ * dropped, so each task has one outcome; so is a result for a task Redis lost (restarted
+ * empty: no group at all), or one whose caller is gone. One call takes every result a
+ * worker has ready, where a call per result cost the server a script run each.
+ * Returns a list: 0 for each result no longer this worker's, 1 for each other (delivered, or
+ * dropped with its gone caller).
  */
-export const COMPLETE = `local p = redis.pcall('XPENDING', KEYS[1], 'workers', ARGV[1], ARGV[1], 1)
-if type(p) ~= 'table' or p.err or #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
-if redis.call('ZSCORE', KEYS[3], ARGV[8]) then
-  redis.call('XADD', KEYS[2], '*', 'j', ARGV[3], 'k', ARGV[4], 'o', ARGV[5], 'p', ARGV[6], 'w', ARGV[7], 'd', ARGV[9])
+export const COMPLETE = `local out = {}
+local results_of = ARGV[1]
+for b = 1, #ARGV - 1, ${COMPLETE_STRIDE} do
+  local id = ARGV[b + 1]
+  local p = redis.pcall('XPENDING', KEYS[1], 'workers', id, id, 1)
+  if type(p) ~= 'table' or p.err or #p == 0 or p[1][2] ~= ARGV[b + 2] then
+    out[#out + 1] = 0
+  else
+    local caller = ARGV[b + 8]
+    if redis.call('ZSCORE', KEYS[2], caller) then
+      local results = results_of .. caller
+      if ARGV[b + 5] == 'ok' then
+        redis.call('XADD', results, '*', 'j', ARGV[b + 3], 'k', ARGV[b + 4], 'o', 'ok', 'p', ARGV[b + 6], 'd', ARGV[b + 7])
+      else
+        redis.call('XADD', results, '*', 'j', ARGV[b + 3], 'k', ARGV[b + 4], 'o', ARGV[b + 5], 'p', ARGV[b + 6], 'd', ARGV[b + 7], 'w', ARGV[b + 9])
+      end
+    end
+    redis.call('XACK', KEYS[1], 'workers', id)
+    redis.call('XDEL', KEYS[1], id)
+    out[#out + 1] = 1
+  end
 end
-redis.call('XACK', KEYS[1], 'workers', ARGV[1])
-redis.call('XDEL', KEYS[1], ARGV[1])
-return 1`;
+return out`;
 
 /**
  * KEYS: workers, tasks, last reap, callers. ARGV: a worker is dead after this many ms

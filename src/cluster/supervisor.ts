@@ -25,7 +25,7 @@ import { BEAT_MS, BEAT_TIMEOUT_MS, ensureGroup, pause, reap } from "./lease.ts";
 import { connectRedis, type RedisLink } from "./redis.ts";
 import { COMPLETE, REGISTER_WORKER, WORKER_BEAT } from "./scripts.ts";
 import { streamEntries, text, type StreamEntry } from "./streams.ts";
-import { moduleHash, pathUnder } from "./task-ref.ts";
+import { decodeTaskCall, moduleHash, pathUnder, type TaskCall } from "./task-ref.ts";
 
 /** A worker holds at most this much work per process (by recent tasks' run time), and at most MAX_HELD_PER_PROCESS tasks. */
 const HOLD_MS = 20;
@@ -33,6 +33,22 @@ const MAX_HELD_PER_PROCESS = 256;
 
 /** How long a worker keeps trying to deliver a result while Redis is out of reach. */
 const DELIVERY_PATIENCE_MS = 60_000;
+
+/** One COMPLETE call takes at most this many results, or about this many payload bytes. */
+const MAX_RESULTS_PER_COMPLETE = 512;
+const MAX_BYTES_PER_COMPLETE = 8 * 2 ** 20;
+
+/** The "f" fields read (decodeTaskCall) are kept up to this many; a worker sees a few per job. */
+const MAX_CALLS_KEPT = 1024;
+
+/** A finished task's result on its way to COMPLETE. */
+interface Outgoing {
+  /** The COMPLETE_STRIDE values of this result. */
+  args: (string | Buffer)[];
+  bytes: number;
+  /** Delivered (true), dropped as no longer this worker's (false), or given up on (undefined). */
+  settle(delivered: boolean | undefined): void;
+}
 
 export interface ClusterWorkerOptions {
   redis: string;
@@ -80,6 +96,10 @@ export class ClusterWorker {
   #done = 0;
   #draining = false;
   #stopped = false;
+  /** Results waiting for the COMPLETE call in flight to end (#deliverLoop). */
+  #outbox: Outgoing[] = [];
+  #delivering = false;
+  readonly #calls = new Map<string, TaskCall | null>();
   #slotFreed: (() => void) | undefined;
   #idle: (() => void) | undefined;
   readonly #finished: Promise<void>;
@@ -248,14 +268,12 @@ export class ClusterWorker {
       payload = encodeClusterError(error, this.#root);
       outcome = "error";
     }
-    const caller = text(entry, "c");
-    const args = [
-      entry.id, consumer, text(entry, "j"), text(entry, "k"), outcome, payload, this.#label, caller,
-      // ARGV[9]: how long it ran, for the caller's stats
-      (performance.now() - started).toFixed(1),
-    ];
+    const ranMs = (performance.now() - started).toFixed(1);
     this.#timeCompletion(started);
-    const delivered = await this.#deliver([this.#keys.tasks, this.#keys.results(caller), this.#keys.callers], args);
+    const args = [
+      entry.id, consumer, text(entry, "j"), text(entry, "k"), outcome, payload, ranMs, text(entry, "c"), outcome === "ok" ? "" : this.#label,
+    ];
+    const delivered = await this.#deliver(args, payload.length);
     if (delivered === false) {
       this.#log(`worker ${consumer}: the result of task ${entry.id} was dropped: the task is no longer this worker's (it was declared dead, or its caller is gone)`);
     }
@@ -268,20 +286,48 @@ export class ClusterWorker {
     if (this.#running === 0) this.#idle?.();
   }
 
+  /** Queues a result for COMPLETE: every result that finishes while one call is on its way goes in the next. */
+  #deliver(args: (string | Buffer)[], bytes: number): Promise<boolean | undefined> {
+    return new Promise((settle) => {
+      this.#outbox.push({ args, bytes, settle });
+      if (!this.#delivering) void this.#deliverLoop();
+    });
+  }
+
+  async #deliverLoop(): Promise<void> {
+    this.#delivering = true;
+    while (this.#outbox.length > 0 && !this.#stopped) {
+      let count = 0;
+      let bytes = 0;
+      while (count < this.#outbox.length && count < MAX_RESULTS_PER_COMPLETE && (count === 0 || bytes + this.#outbox[count]!.bytes <= MAX_BYTES_PER_COMPLETE)) {
+        bytes += this.#outbox[count]!.bytes;
+        count++;
+      }
+      const batch = this.#outbox.splice(0, count);
+      const delivered = await this.#complete(batch);
+      batch.forEach((result, i) => result.settle(delivered?.[i]));
+    }
+    for (const result of this.#outbox.splice(0)) result.settle(undefined);
+    this.#delivering = false;
+  }
+
   /**
-   * COMPLETE, tried again while Redis is out of reach (a killed connection, a restart):
-   * fencing makes a second try harmless. False when the task was no longer this worker's;
-   * undefined when the worker stopped, or Redis stayed away past DELIVERY_PATIENCE_MS
-   * (the task is then reaped as a lost worker's, or lost with Redis's data).
+   * COMPLETE for a batch, tried again while Redis is out of reach (a killed connection, a
+   * restart): fencing makes a second try harmless. Per result, false when the task was no
+   * longer this worker's; undefined when the worker stopped, or Redis stayed away past
+   * DELIVERY_PATIENCE_MS (the tasks are then reaped as a lost worker's, or lost with Redis's data).
    */
-  async #deliver(keys: string[], args: (string | Buffer)[]): Promise<boolean | undefined> {
+  async #complete(batch: Outgoing[]): Promise<boolean[] | undefined> {
+    const args: (string | Buffer)[] = [this.#keys.results("")];
+    for (const result of batch) args.push(...result.args);
     const giveUp = performance.now() + DELIVERY_PATIENCE_MS;
     while (!this.#stopped) {
       try {
-        return (await this.#link!.script(COMPLETE, keys, args)) === 1;
+        const reply = (await this.#link!.script(COMPLETE, [this.#keys.tasks, this.#keys.callers], args)) as unknown[];
+        return batch.map((_, i) => Number(reply[i]) === 1);
       } catch (error) {
         if (performance.now() > giveUp) {
-          this.#log(`worker ${this.#id}: could not deliver a result for ${DELIVERY_PATIENCE_MS / 1000} s (${(error as Error).message}); giving up on it`);
+          this.#log(`worker ${this.#id}: could not deliver ${batch.length} results for ${DELIVERY_PATIENCE_MS / 1000} s (${(error as Error).message}); giving up on them`);
           return undefined;
         }
         await pause(100);
@@ -290,10 +336,22 @@ export class ClusterWorker {
     return undefined;
   }
 
+  /** The call an entry's "f" field names, read once per distinct field. */
+  #call(entry: StreamEntry): TaskCall {
+    const field = text(entry, "f");
+    let call = this.#calls.get(field);
+    if (call === undefined) {
+      call = decodeTaskCall(field);
+      if (this.#calls.size >= MAX_CALLS_KEPT) this.#calls.clear();
+      this.#calls.set(field, call);
+    }
+    if (!call) throw new ClusterError(`The task entry ${entry.id} does not name a call (its caller runs another version of multiproc?)`, { code: "ERR_MP_CLUSTER_REDIS" });
+    return call;
+  }
+
   /** Runs one task on the local pool; its results. */
   async #execute(entry: StreamEntry): Promise<unknown[]> {
-    const path = text(entry, "m");
-    const name = text(entry, "e");
+    const { module: path, name, hash, star, timeout } = this.#call(entry);
     const module = this.#modules.get(path);
     if (!module) {
       throw new ClusterError(
@@ -301,7 +359,6 @@ export class ClusterWorker {
         { code: "ERR_MP_CLUSTER_UNKNOWN_MODULE" },
       );
     }
-    const hash = text(entry, "h");
     if (hash !== module.hash) {
       throw new ClusterError(
         `Version skew: the worker ${this.#label} has a different ${path} (content hash ${module.hash}) from the caller's (${hash}). ` +
@@ -316,12 +373,10 @@ export class ClusterWorker {
     }
     const items = decodeValue(entry.fields.get("p") ?? Buffer.alloc(0));
     if (!Array.isArray(items)) throw new ClusterError(`A task entry ${entry.id} holds no list of items`, { code: "ERR_MP_CLUSTER_REDIS" });
-    const timeout = Number(text(entry, "t")) || undefined;
-    const options = { chunkSize: Math.max(1, items.length), timeout };
     const pool = this.#pool!;
-    const star = text(entry, "s") === "1";
     // One call (an apply, or a map of one item): the local pool's apply, with no map around it.
     if (items.length === 1) return [await pool.apply(fn as (...args: unknown[]) => unknown, star ? (items[0] as unknown[]) : [items[0]], { timeout })];
+    const options = { chunkSize: Math.max(1, items.length), timeout };
     return star ? pool.starmap(fn as (...args: unknown[]) => unknown, items as unknown[][], options) : pool.map(fn as (item: unknown) => unknown, items, options);
   }
 

@@ -67,3 +67,32 @@ export function clusterTaskRef(ref: FunctionRef, root: string): ClusterTaskRef {
   }
   return { module, name: ref.name, hash: moduleHash(path) };
 }
+
+/** What a task entry says about its call, the same for every task of one job: its "f" field. */
+export interface TaskCall extends ClusterTaskRef {
+  /** starmap/apply: each item is a list of arguments. */
+  star: boolean;
+  /** ms, from the task's start on the worker. */
+  timeout: number | undefined;
+}
+
+/** The "f" field of a job's task entries: one field, written once a job, where five took a map lookup and a conversion each per task. */
+export function encodeTaskCall(call: TaskCall): string {
+  return JSON.stringify([call.module, call.name, call.hash, call.star ? 1 : 0, call.timeout ?? null]);
+}
+
+/** The "f" field read back (as data: JSON.parse builds no code), or null when it is not one. */
+export function decodeTaskCall(field: string): TaskCall | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(field);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 5) return null;
+  const [module, name, hash, star, timeout] = parsed as unknown[];
+  if (typeof module !== "string" || typeof name !== "string" || typeof hash !== "string") return null;
+  if (star !== 0 && star !== 1) return null;
+  if (timeout !== null && (typeof timeout !== "number" || !(timeout > 0))) return null;
+  return { module, name, hash, star: star === 1, timeout: timeout ?? undefined };
+}
