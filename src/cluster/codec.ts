@@ -1,5 +1,5 @@
 /**
- * What crosses Redis: arguments and results as V8's serialization of plain data (no
+ * What crosses Redis: arguments and results as raw numbers or V8's serialization of plain data (no
  * code: v8.deserialize builds values, never functions), errors as the library's error
  * records (wire/errors.ts) with any user class named by its module under the root, so
  * the caller rebuilds it only from a module it has loaded itself, never imports one.
@@ -9,65 +9,21 @@ import { pathToFileURL, fileURLToPath } from "node:url";
 import { deserialize, serialize } from "node:v8";
 import { ClusterError } from "../errors.ts";
 import { decodeError, encodeError, type EncodedError } from "../wire/errors.ts";
+import { isPackedNumbers, packNumberLists, unpackNumberLists } from "./number-lists.ts";
 import { pathUnder } from "./task-ref.ts";
 
 const NOT_SENDABLE_ADVICE = "a cluster task's arguments and results must be plain data (numbers, strings, arrays, objects, Map, Set, Date, typed arrays)";
-
-/**
- * A list of numbers as raw float64s (see encodeValue): this tag byte and seven zeros, so
- * that the numbers start 8-aligned in a buffer of their own. V8's serialization starts with 0xFF.
- */
-const NUMBERS = 0x01;
-const NUMBERS_HEADER = 8;
-/** Shorter lists are copied a number at a time: a typed array view costs more than it saves. */
-const VIEW_FROM = 32;
-
-/** `value` when it is an array of numbers only (a map's chunk of numbers, an apply's `[x]`, their results), else null. */
-function numberList(value: unknown): number[] | null {
-  if (!Array.isArray(value)) return null;
-  for (let i = 0; i < value.length; i++) if (typeof value[i] !== "number") return null;
-  return value as number[];
-}
-
-function encodeNumbers(numbers: number[]): Buffer {
-  const count = numbers.length;
-  const bytes = Buffer.alloc(NUMBERS_HEADER + count * 8);
-  bytes[0] = NUMBERS;
-  if (count < VIEW_FROM || (bytes.byteOffset & 7) !== 0) {
-    for (let i = 0; i < count; i++) bytes.writeDoubleLE(numbers[i]!, NUMBERS_HEADER + i * 8);
-  } else {
-    new Float64Array(bytes.buffer, bytes.byteOffset + NUMBERS_HEADER, count).set(numbers);
-  }
-  return bytes;
-}
-
-function decodeNumbers(bytes: Buffer): number[] {
-  const count = (bytes.length - NUMBERS_HEADER) >> 3;
-  const numbers = new Array<number>(count);
-  if (count < VIEW_FROM) {
-    for (let i = 0; i < count; i++) numbers[i] = bytes.readDoubleLE(NUMBERS_HEADER + i * 8);
-    return numbers;
-  }
-  const start = bytes.byteOffset + NUMBERS_HEADER;
-  // A reply's bytes sit anywhere in the client's buffer: aligned ones are viewed, others copied first.
-  const view = (start & 7) === 0 ? new Float64Array(bytes.buffer, start, count) : new Float64Array(new Uint8Array(bytes.subarray(NUMBERS_HEADER)).buffer);
-  for (let i = 0; i < count; i++) numbers[i] = view[i]!;
-  return numbers;
-}
 
 /**
  * The arguments (or results) of a task, serialized; a ClusterError naming `what` when
  * something cannot leave this machine (a function, a SharedArrayBuffer, a multiproc object
  * holding one). The caller has refused library objects already (Task.wired); no other walk
  * over the value is made, as map's chunks of 10,000 items went through three.
- *
- * A list of numbers, the commonest payload by far, goes as one tag byte and its float64s
- * (exact, -0 and NaN included): a plain copy, where V8's serializer costs an object and a
- * call per value and was a tenth of a small task's time at both ends.
+ * Lists of numbers, the commonest payloads by far, go as raw float64s (number-lists.ts).
  */
 export function encodeValue(value: unknown, what: string): Buffer {
-  const numbers = numberList(value);
-  if (numbers) return encodeNumbers(numbers);
+  const packed = packNumberLists(value);
+  if (packed) return packed;
   try {
     return serialize(value);
   } catch (error) {
@@ -79,7 +35,7 @@ export function encodeValue(value: unknown, what: string): Buffer {
 }
 
 export function decodeValue(bytes: Buffer): unknown {
-  return bytes[0] === NUMBERS ? decodeNumbers(bytes) : deserialize(bytes);
+  return isPackedNumbers(bytes) ? unpackNumberLists(bytes) : deserialize(bytes);
 }
 
 type ClusterEncodedError = EncodedError & { rootClass?: { module: string; name: string } };

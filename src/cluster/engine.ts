@@ -21,7 +21,7 @@ import { decodeClusterError, decodeValue, encodeValue } from "./codec.ts";
 import { clusterKeys, DEFAULT_PREFIX, WORKER_GROUP, type ClusterKeys } from "./keys.ts";
 import { BEAT_MS, BEAT_TIMEOUT_MS, ensureGroup, pause, reap, WORKER_DEAD_MS } from "./lease.ts";
 import { connectRedis, type RedisLink } from "./redis.ts";
-import { CALLER_BEAT } from "./scripts.ts";
+import { ADD_TASKS, CALLER_BEAT } from "./scripts.ts";
 import { streamEntries, text } from "./streams.ts";
 import { clusterTaskRef, encodeTaskCall, type ClusterTaskRef } from "./task-ref.ts";
 
@@ -52,6 +52,10 @@ interface SentTask {
   sentAt: number;
 }
 
+/** One ADD_TASKS call writes at most this many tasks, or about this many payload bytes: a Lua script holds the server while it runs. */
+const MAX_TASKS_PER_ADD = 1_000;
+const MAX_BYTES_PER_ADD = 8 * 2 ** 20;
+
 function taskKey(job: number, chunk: number): string {
   return `${job}:${chunk}`;
 }
@@ -66,7 +70,8 @@ export class ClusterEngine implements PoolEngine {
   readonly #jobs = new JobList();
   #jobCount = 0;
   readonly #sources = new Set<Source>();
-  readonly #refs = new Map<FunctionRef, ClusterTaskRef>();
+  /** Each function's reference, and its "f" fields (encodeTaskCall) by star and timeout: an apply is a job of its own. */
+  readonly #refs = new Map<FunctionRef, { ref: ClusterTaskRef; calls: Map<string, string> }>();
   /** Each job's "f" field (encodeTaskCall). */
   readonly #jobCalls = new Map<number, string>();
   /** Tasks encoded and waiting to be written, with their payloads. */
@@ -289,13 +294,21 @@ export class ClusterEngine implements PoolEngine {
         code: "ERR_MP_CLUSTER_NOT_SENDABLE",
       });
     }
-    let ref = this.#refs.get(fn);
-    if (!ref) {
-      ref = clusterTaskRef(fn.kind === "source" ? (exportedOrigin(fn) ?? fn) : fn, this.#options.root);
-      this.#refs.set(fn, ref);
+    let known = this.#refs.get(fn);
+    if (!known) {
+      known = { ref: clusterTaskRef(fn.kind === "source" ? (exportedOrigin(fn) ?? fn) : fn, this.#options.root), calls: new Map() };
+      this.#refs.set(fn, known);
+    }
+    const callKey = `${star ? 1 : 0}:${timeout ?? ""}`;
+    let call = known.calls.get(callKey);
+    if (call === undefined) {
+      call = encodeTaskCall({ ...known.ref, star, timeout });
+      // Kept for the few timeouts a program uses; one that varies its timeout per call is not cached forever.
+      if (known.calls.size >= 64) known.calls.clear();
+      known.calls.set(callKey, call);
     }
     const job = new Job(this.#nextJob++, fn, 0, star, sink, caller, timeout, undefined);
-    this.#jobCalls.set(job.id, encodeTaskCall({ ...ref, star, timeout }));
+    this.#jobCalls.set(job.id, call);
     this.#jobs.add(job);
     this.#jobCount++;
     this.#updateRef();
@@ -330,44 +343,64 @@ export class ClusterEngine implements PoolEngine {
     return encodeValue(task.items, what);
   }
 
-  /** Writes the waiting tasks, all in one round of pipelined XADDs. */
+  /** Writes the waiting tasks: ADD_TASKS calls of up to MAX_TASKS_PER_ADD tasks each, pipelined. */
   #flush(): void {
     const link = this.#link;
     if (!link || this.#flushing || this.#unsent.length === 0) return;
     const batch = this.#unsent;
     this.#unsent = [];
     const writes: Promise<void>[] = [];
+    let group: SentTask[] = [];
+    let args: (string | Buffer)[] = [this.#callerId, this.#retries];
+    let bytes = 0;
     for (const { task, payload } of batch) {
       const { job } = task;
       job.queued--;
       if (job.cancelled) continue;
-      const call = this.#jobCalls.get(job.id)!;
       job.running++;
       const sent: SentTask = { task, entry: undefined, sentAt: performance.now() };
-      const key = taskKey(job.id, task.chunk);
-      this.#sent.set(key, sent);
-      const fields = ["c", this.#callerId, "j", String(job.id), "k", String(task.chunk), "f", call, "r", this.#retries, "p", payload];
-      writes.push(
-        (link.call(["XADD", this.#keys.tasks, "*", ...fields]) as Promise<string>).then(
-          (id) => {
-            sent.entry = String(id);
-            this.#waitTimes.add(performance.now() - (task.queuedAt ?? sent.sentAt));
-            // Cancelled while the write was on its way: take it back.
-            if (job.cancelled) void link.call(["XDEL", this.#keys.tasks, sent.entry]).catch(() => {});
-          },
-          (error: unknown) => {
-            if (this.#sent.get(key) !== sent) return;
-            this.#sent.delete(key);
-            this.#settle(task, false, new ClusterError(`Could not queue the task on Redis at ${this.#options.redis}: ${(error as Error).message}`, { code: "ERR_MP_CLUSTER_REDIS", cause: error }));
-          },
-        ),
-      );
+      this.#sent.set(taskKey(job.id, task.chunk), sent);
+      group.push(sent);
+      args.push(String(job.id), String(task.chunk), this.#jobCalls.get(job.id)!, payload);
+      bytes += payload.length;
+      if (group.length === MAX_TASKS_PER_ADD || bytes >= MAX_BYTES_PER_ADD) {
+        writes.push(this.#addTasks(link, group, args));
+        group = [];
+        args = [this.#callerId, this.#retries];
+        bytes = 0;
+      }
     }
+    if (group.length > 0) writes.push(this.#addTasks(link, group, args));
     this.#flushing = true;
     void Promise.all(writes).then(() => {
       this.#flushing = false;
       this.#flush();
     });
+  }
+
+  /** One ADD_TASKS call; each task learns its entry id, or fails with the call's error. */
+  async #addTasks(link: RedisLink, group: SentTask[], args: (string | Buffer)[]): Promise<void> {
+    let ids: unknown[];
+    try {
+      ids = (await link.script(ADD_TASKS, [this.#keys.tasks], args)) as unknown[];
+    } catch (error) {
+      for (const sent of group) {
+        const key = taskKey(sent.task.job.id, sent.task.chunk);
+        if (this.#sent.get(key) !== sent) continue;
+        this.#sent.delete(key);
+        this.#settle(sent.task, false, new ClusterError(`Could not queue the task on Redis at ${this.#options.redis}: ${(error as Error).message}`, { code: "ERR_MP_CLUSTER_REDIS", cause: error }));
+      }
+      return;
+    }
+    const now = performance.now();
+    const cancelled: string[] = [];
+    group.forEach((sent, i) => {
+      sent.entry = String(ids[i]);
+      this.#waitTimes.add(now - (sent.task.queuedAt ?? sent.sentAt));
+      // Cancelled while the write was on its way: take it back.
+      if (sent.task.job.cancelled) cancelled.push(sent.entry);
+    });
+    if (cancelled.length > 0) void link.call(["XDEL", this.#keys.tasks, ...cancelled]).catch(() => {});
   }
 
   cancel(job: Job): void {

@@ -35,8 +35,23 @@ return now`;
 export const CALLER_BEAT = `${NOW}
 return redis.call('ZADD', KEYS[1], now, ARGV[1])`;
 
+/** How many values ADD_TASKS takes per task, after its first two ARGV. */
+const ADD_TASKS_STRIDE = 4;
+
+/**
+ * KEYS: tasks. ARGV: caller id, re-queues left after a worker loss, then ADD_TASKS_STRIDE
+ * values per task: job, chunk, the call ("f"), the arguments ("p"). One entry per task, as
+ * XADD would add it; one call for a burst of tasks, where a command per task cost the
+ * server a parse and a reply each and the caller a promise each. Returns the entry ids, in order.
+ */
+export const ADD_TASKS = `local out = {}
+for b = 3, #ARGV, ${ADD_TASKS_STRIDE} do
+  out[#out + 1] = redis.call('XADD', KEYS[1], '*', 'c', ARGV[1], 'j', ARGV[b], 'k', ARGV[b + 1], 'f', ARGV[b + 2], 'r', ARGV[2], 'p', ARGV[b + 3])
+end
+return out`;
+
 /** How many values COMPLETE takes per result, after its first ARGV. */
-export const COMPLETE_STRIDE = 9;
+const COMPLETE_STRIDE = 9;
 
 /**
  * KEYS: tasks, callers. ARGV: the results streams' common start (clusterKeys().results("")),

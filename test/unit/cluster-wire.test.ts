@@ -25,8 +25,16 @@ test("a list of numbers read from any offset of a larger buffer (a Redis reply) 
   }
 });
 
-test("anything but a list of only numbers keeps V8's serialization", T, () => {
-  const values: unknown[] = [[1, "2"], [1, , 3], [1n], { a: [1, 2] }, new Map([[1, 2]]), new Float64Array([1, 2]), "text", 5, null, [[1], [2]]];
+test("lists of equally long lists of numbers (apply's [[x]], starmap's tuples) round-trip", T, () => {
+  for (const rows of [[[1]], [[-0, Number.NaN]], Array.from({ length: 50 }, (_, i) => [i, i / 7, -i])]) {
+    const back = decodeValue(encodeValue(rows, "test")) as number[][];
+    assert.equal(back.length, rows.length);
+    rows.forEach((row, r) => row.forEach((x, i) => assert.ok(Object.is(back[r]![i], x), `row ${r}, item ${i}`)));
+  }
+});
+
+test("anything else keeps V8's serialization", T, () => {
+  const values: unknown[] = [[1, "2"], [1, , 3], [1n], { a: [1, 2] }, new Map([[1, 2]]), new Float64Array([1, 2]), "text", 5, null, [[1], [2, 3]], [[]], [[1], "2"]];
   for (const value of values) {
     const bytes = encodeValue(value, "test");
     assert.equal(bytes[0], 0xff, `${String(value)} is V8-serialized`);
