@@ -22,7 +22,7 @@ import { clusterKeys, DEFAULT_PREFIX, WORKER_GROUP, type ClusterKeys } from "./k
 import { BEAT_MS, BEAT_TIMEOUT_MS, ensureGroup, pause, reap, WORKER_DEAD_MS } from "./lease.ts";
 import { connectRedis, type RedisLink } from "./redis.ts";
 import { ADD_TASKS, CALLER_BEAT } from "./scripts.ts";
-import { streamEntries, text } from "./streams.ts";
+import { rawEntries, resultRecords, type ResultRecord } from "./streams.ts";
 import { clusterTaskRef, encodeTaskCall, type ClusterTaskRef } from "./task-ref.ts";
 
 /** `new mp.Pool({ cluster })`: where the cluster is and how its tasks behave. */
@@ -56,7 +56,8 @@ interface SentTask {
 const MAX_TASKS_PER_ADD = 1_000;
 const MAX_BYTES_PER_ADD = 8 * 2 ** 20;
 
-function taskKey(job: number, chunk: number): string {
+/** A task's key in #sent: its job and chunk, as numbers here or as the text of a result's fields. */
+function taskKey(job: number | string, chunk: number | string): string {
   return `${job}:${chunk}`;
 }
 
@@ -216,10 +217,10 @@ export class ClusterEngine implements PoolEngine {
         await pause(50);
         continue;
       }
-      const entries = streamEntries(reply);
-      for (const entry of entries) {
-        this.#lastResult = entry.id;
-        this.#onResult(entry.fields.get("j"), entry.fields.get("k"), text(entry, "o"), entry.fields.get("p"), text(entry, "w"), text(entry, "d"));
+      const entries = rawEntries(reply);
+      for (const [id, flat] of entries) {
+        this.#lastResult = String(id);
+        if (flat) for (const result of resultRecords(flat)) this.#onResult(result);
       }
       if (entries.length > 0) {
         // What was read is not needed again.
@@ -228,8 +229,8 @@ export class ClusterEngine implements PoolEngine {
     }
   }
 
-  #onResult(jobField: Buffer | undefined, chunkField: Buffer | undefined, outcome: string, payload: Buffer | undefined, who: string, ranMs: string): void {
-    const key = taskKey(Number(jobField?.toString()), Number(chunkField?.toString()));
+  #onResult({ job, chunk, outcome, payload, who, ranMs }: ResultRecord): void {
+    const key = taskKey(job, chunk);
     const sent = this.#sent.get(key);
     // A result for nothing awaited: a cancelled job's, or a second one (never delivered twice).
     if (!sent) return;

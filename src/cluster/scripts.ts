@@ -6,8 +6,9 @@
  * Task entry fields: c caller id, j job, k chunk, f the call (task-ref.ts, encodeTaskCall: module
  * relative to the worker's root, export name, the module's content hash, star, timeout),
  * r re-queues left after a worker loss, p the arguments (codec.ts).
- * Result entry fields: j job, k chunk, o outcome (ok | error | lost), p payload (the values,
- * or the error), d how long it ran (ms); w who ran it, with an error or a loss only.
+ * Result entries hold one or more results, each a run of fields that starts with j: j job,
+ * k chunk, o outcome (ok | error | lost), p payload (the values, or the error), d how long
+ * it ran (ms, absent for a loss); w who ran it, with an error or a loss only.
  */
 
 const NOW = `local t = redis.call('TIME')
@@ -51,42 +52,68 @@ end
 return out`;
 
 /** How many values COMPLETE takes per result, after its first ARGV. */
-const COMPLETE_STRIDE = 9;
+const COMPLETE_STRIDE = 7;
+/** At most this many values in one XADD of results (Lua's unpack has a limit of about 8,000). */
+const MAX_RESULT_FIELDS = 4_000;
 
 /**
  * KEYS: tasks, callers. ARGV: the results streams' common start (clusterKeys().results("")),
- * then COMPLETE_STRIDE values per result:
- * entry id, the worker id it was read under, job, chunk, outcome, payload, run ms, caller
- * id, who ran it (written with an error only: the caller names the worker in it).
- * Delivers each result only while that worker still holds the entry (fencing): a
- * worker that was declared dead and came back finds it gone and its late result is
- * dropped, so each task has one outcome; so is a result for a task Redis lost (restarted
- * empty: no group at all), or one whose caller is gone. One call takes every result a
- * worker has ready, where a call per result cost the server a script run each.
+ * then COMPLETE_STRIDE values per result: entry id, job, chunk, outcome, payload, run ms,
+ * caller id; the last ARGV: who ran them (written with errors only: the caller names the
+ * worker in one).
+ *
+ * Fencing: a result counts only if XACK takes its entry, that is while the entry is
+ * still pending in the group. It is pending under the worker that read it and no other
+ * (nothing claims entries), until REAP acknowledges a dead worker's entries: a worker that
+ * was declared dead and came back finds them taken and its late results are dropped, so
+ * each task has one outcome; so is a result for a task Redis lost (restarted empty: XACK
+ * on no group takes nothing), and one whose caller is gone.
+ *
+ * One call takes every result a worker has ready, and writes the results for one caller
+ * as one entry of repeated j, k, o, p, d (, w) fields: a script run, an XADD and an XDEL
+ * per result were most of the server's time for small tasks.
  * Returns a list: 0 for each result no longer this worker's, 1 for each other (delivered, or
  * dropped with its gone caller).
  */
 export const COMPLETE = `local out = {}
 local results_of = ARGV[1]
-for b = 1, #ARGV - 1, ${COMPLETE_STRIDE} do
-  local id = ARGV[b + 1]
-  local p = redis.pcall('XPENDING', KEYS[1], 'workers', id, id, 1)
-  if type(p) ~= 'table' or p.err or #p == 0 or p[1][2] ~= ARGV[b + 2] then
-    out[#out + 1] = 0
-  else
-    local caller = ARGV[b + 8]
-    if redis.call('ZSCORE', KEYS[2], caller) then
-      local results = results_of .. caller
-      if ARGV[b + 5] == 'ok' then
-        redis.call('XADD', results, '*', 'j', ARGV[b + 3], 'k', ARGV[b + 4], 'o', 'ok', 'p', ARGV[b + 6], 'd', ARGV[b + 7])
-      else
-        redis.call('XADD', results, '*', 'j', ARGV[b + 3], 'k', ARGV[b + 4], 'o', ARGV[b + 5], 'p', ARGV[b + 6], 'd', ARGV[b + 7], 'w', ARGV[b + 9])
-      end
-    end
-    redis.call('XACK', KEYS[1], 'workers', id)
-    redis.call('XDEL', KEYS[1], id)
+local who = ARGV[#ARGV]
+local alive, pending, order, done = {}, {}, {}, {}
+local function flush(caller)
+  local fields = pending[caller]
+  if #fields > 0 then redis.call('XADD', results_of .. caller, '*', unpack(fields)) end
+  pending[caller] = {}
+end
+for b = 2, #ARGV - 1, ${COMPLETE_STRIDE} do
+  local id = ARGV[b]
+  if redis.call('XACK', KEYS[1], 'workers', id) == 1 then
     out[#out + 1] = 1
+    done[#done + 1] = id
+    local caller = ARGV[b + 6]
+    local live = alive[caller]
+    if live == nil then
+      live = redis.call('ZSCORE', KEYS[2], caller) ~= false
+      alive[caller] = live
+      if live then pending[caller] = {}; order[#order + 1] = caller end
+    end
+    if live then
+      local fields = pending[caller]
+      local n = #fields
+      fields[n + 1] = 'j'; fields[n + 2] = ARGV[b + 1]
+      fields[n + 3] = 'k'; fields[n + 4] = ARGV[b + 2]
+      fields[n + 5] = 'o'; fields[n + 6] = ARGV[b + 3]
+      fields[n + 7] = 'p'; fields[n + 8] = ARGV[b + 4]
+      fields[n + 9] = 'd'; fields[n + 10] = ARGV[b + 5]
+      if ARGV[b + 3] ~= 'ok' then fields[n + 11] = 'w'; fields[n + 12] = who end
+      if #fields >= ${MAX_RESULT_FIELDS} then flush(caller) end
+    end
+  else
+    out[#out + 1] = 0
   end
+end
+for _, caller in ipairs(order) do flush(caller) end
+for i = 1, #done, ${MAX_RESULT_FIELDS} do
+  redis.call('XDEL', KEYS[1], unpack(done, i, math.min(i + ${MAX_RESULT_FIELDS} - 1, #done)))
 end
 return out`;
 

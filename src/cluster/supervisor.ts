@@ -226,7 +226,10 @@ export class ClusterWorker {
           "XREADGROUP", "GROUP", WORKER_GROUP, consumer, "COUNT", String(capacity - this.#running), "BLOCK", String(BEAT_MS * 4),
           "STREAMS", this.#keys.tasks, own ? "0" : ">",
         ]);
-        entries = streamEntries(reply).filter((entry) => !this.#held.has(entry.id));
+        const deleted: string[] = [];
+        entries = streamEntries(reply, deleted).filter((entry) => !this.#held.has(entry.id));
+        // Entries of its own that callers took back (XDEL) while it held them: nothing to run, nothing to leave pending.
+        if (deleted.length > 0) void this.#link!.call(["XACK", this.#keys.tasks, WORKER_GROUP, ...deleted]).catch(() => {});
         this.#rereadOwn = false;
       } catch (error) {
         if (this.#draining) break;
@@ -270,9 +273,7 @@ export class ClusterWorker {
     }
     const ranMs = (performance.now() - started).toFixed(1);
     this.#timeCompletion(started);
-    const args = [
-      entry.id, consumer, text(entry, "j"), text(entry, "k"), outcome, payload, ranMs, text(entry, "c"), outcome === "ok" ? "" : this.#label,
-    ];
+    const args = [entry.id, text(entry, "j"), text(entry, "k"), outcome, payload, ranMs, text(entry, "c")];
     const delivered = await this.#deliver(args, payload.length);
     if (delivered === false) {
       this.#log(`worker ${consumer}: the result of task ${entry.id} was dropped: the task is no longer this worker's (it was declared dead, or its caller is gone)`);
@@ -320,6 +321,7 @@ export class ClusterWorker {
   async #complete(batch: Outgoing[]): Promise<boolean[] | undefined> {
     const args: (string | Buffer)[] = [this.#keys.results("")];
     for (const result of batch) args.push(...result.args);
+    args.push(this.#label);
     const giveUp = performance.now() + DELIVERY_PATIENCE_MS;
     while (!this.#stopped) {
       try {

@@ -318,9 +318,23 @@ export class Scheduler implements PoolEngine {
     worker.tasks.wakeReader();
   }
 
+  /**
+   * Outside a batch, the first doorbell is posted at once (the worker starts while the
+   * caller goes on submitting) and opens a batch for the rest of this synchronous run of
+   * submits, closed in a microtask. A burst of submits (a cluster worker's read of many
+   * entries, a program's loop of apply calls) otherwise posted a message for nearly every
+   * task: the worker took each one, slept and re-armed its doorbell before the next write.
+   */
   #ringTaskBell(worker: PoolWorker): void {
-    if (this.#bellsDue) this.#bellsDue.push(worker);
-    else worker.handle.post({ type: "tasks" });
+    if (this.#bellsDue) {
+      this.#bellsDue.push(worker);
+      return;
+    }
+    worker.handle.post({ type: "tasks" });
+    this.#bellsDue = [];
+    queueMicrotask(() => {
+      if (this.#bellsDue) this.#ringBellsDue();
+    });
   }
 
   #handleMessage(worker: PoolWorker, message: WorkerMessage): void {
