@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: multiproc's Pool beside piscina, tinypool, workerpool,
- * poolifier and Python's multiprocessing.Pool in one run, plus the micro
- * benchmarks in bench/micro/ beside their Python twins. Prints a table of
+ * poolifier and Python's multiprocessing.Pool in one run, its cluster Pool beside
+ * BullMQ on a loopback Redis, plus the micro benchmarks in bench/micro/ beside
+ * their Python twins. Prints a table of
  * medians with multiproc's ratio against each, and writes every number to
  * bench/results/<timestamp>.json. Knobs: see bench/README.md.
  *
@@ -16,9 +17,10 @@ import { fileURLToPath } from "node:url";
 import { readPlan, type Plan } from "./lib/plan.ts";
 import { ratioChart } from "./lib/chart.ts";
 import { formatMarkdown, formatTable, writeReport, type Row } from "./lib/report.ts";
-import { targetRatios, type Target } from "./lib/targets.ts";
+import { clusterTargets, targetRatios, type Target } from "./lib/targets.ts";
 import { runChild, type ChildOutcome } from "./lib/spawn.ts";
 import type { Measure } from "./lib/timing.ts";
+import type { ClusterResult } from "./cluster/suite.ts";
 import type { PoolResult } from "./macro/suite.ts";
 
 const benchDir = new URL("./", import.meta.url);
@@ -28,8 +30,10 @@ const TABLES = {
   thread: ["multiproc", "piscina", "tinypool", "workerpool", "poolifier"],
   process: ["multiproc-process", "tinypool-process", "workerpool-process", "poolifier-cluster", "python"],
 } as const;
+/** The cluster table (issue 12): bench/cluster/<name>.ts, each on a redis-server of its own with two worker processes. */
+const CLUSTER = ["multiproc-cluster", "bullmq"] as const;
 /** bench's own dependencies: the peers, and multiproc itself as a link to the repository root. */
-const DEPENDENCIES = ["multiproc", "piscina", "tinypool", "workerpool", "poolifier"];
+const DEPENDENCIES = ["multiproc", "piscina", "tinypool", "workerpool", "poolifier", "bullmq", "ioredis"];
 const OURS = "multiproc";
 const PYTHON = "python";
 const POOL_ROWS = {
@@ -39,6 +43,11 @@ const POOL_ROWS = {
   w4BulkCopy: "W4 1 MiB arrays by copy",
   w5ColdStart: "W5 cold start",
   w5ColdStartTypeScript: "W5 cold start, .ts task module",
+} as const;
+const CLUSTER_ROWS = {
+  c1SmallTasks: "C1 small tasks, one by one",
+  c2Map: "C2 map over 1M numbers",
+  c3WorkerLoss: "C3 worker loss noticed",
 } as const;
 
 /** Installs bench's own packages once, in a fresh clone. */
@@ -141,6 +150,17 @@ async function main(): Promise<void> {
     if (twin) micro[name][PYTHON] = await step(`micro ${name} (python)`, pythonChild(twin));
   }
 
+  // The cluster (issue 12): each library on a redis-server of its own (Debian's package, on PATH).
+  const cluster: Record<string, ChildOutcome> = {};
+  for (const name of CLUSTER) {
+    if (wanted(plan, name) || wanted(plan, "cluster")) cluster[name] = await step(`cluster ${name}`, nodeChild("cluster", name));
+  }
+  const clusterOf = (name: string) => (cluster[name]?.ok ? (cluster[name].value as ClusterResult) : undefined);
+  const clusterColumns = CLUSTER.filter((name) => clusterOf(name));
+  const clusterRows: Row[] = (Object.keys(CLUSTER_ROWS) as (keyof typeof CLUSTER_ROWS)[])
+    .map((key) => ({ label: CLUSTER_ROWS[key], cells: Object.fromEntries(clusterColumns.map((name) => [name, clusterOf(name)?.measures[key]])) }))
+    .filter((row) => Object.values(row.cells).some(Boolean));
+
   const poolOf = (name: string) => (pool[name]?.ok ? (pool[name].value as PoolResult) : undefined);
   const tables = (Object.keys(TABLES) as (keyof typeof TABLES)[]).flatMap((kind) => {
     const columns = TABLES[kind].filter((name) => poolOf(name));
@@ -160,11 +180,15 @@ async function main(): Promise<void> {
     }
   }
   const programs = micro.programs?.[OURS];
-  const targets = targetRatios(poolOf, programs?.ok ? (programs.value as Record<string, number>).lockExampleSeconds : undefined);
+  const targets = [
+    ...targetRatios(poolOf, programs?.ok ? (programs.value as Record<string, number>).lockExampleSeconds : undefined),
+    ...(clusterColumns.length ? clusterTargets(clusterOf) : []),
+  ];
 
   const failures = [
     ...Object.entries(pool).map(([name, outcome]) => [`pool ${name}`, outcome] as const),
     ...Object.entries(speedUp).map(([kind, outcome]) => [`W3 ${kind}`, outcome] as const),
+    ...Object.entries(cluster).map(([name, outcome]) => [`cluster ${name}`, outcome] as const),
     ...Object.entries(micro).flatMap(([name, sides]) =>
       Object.entries(sides).map(([side, outcome]) => [`micro ${name} (${side})`, outcome] as const),
     ),
@@ -190,6 +214,7 @@ async function main(): Promise<void> {
     plan,
     targets,
     pool: Object.fromEntries(Object.entries(pool).map(([name, o]) => [name, o.ok ? o.value : { error: o.error }])),
+    cluster: Object.fromEntries(Object.entries(cluster).map(([name, o]) => [name, o.ok ? o.value : { error: o.error }])),
     micro: Object.fromEntries(
       Object.entries(micro).map(([name, sides]) => [
         name,
@@ -211,6 +236,7 @@ async function main(): Promise<void> {
   for (const table of tables) {
     console.log(`${table.kind === "thread" ? "Worker threads" : "OS processes"}:\n${formatTable(table.rows, table.columns, table.columns[0]!)}\n`);
   }
+  if (clusterRows.length) console.log(`Cluster on loopback Redis, 2 worker processes:\n${formatTable(clusterRows, clusterColumns, clusterColumns[0]!)}\n`);
   if (microRows.length) console.log(`Micro benchmarks:\n${formatTable(microRows, [OURS, PYTHON], OURS)}\n`);
   console.log(`(Nx) = how many times better multiproc is than that column (> 1: multiproc wins; rates higher, times lower).`);
   for (const table of tables) {
@@ -219,7 +245,8 @@ async function main(): Promise<void> {
       if (result) console.log(`  ${name} ${result.version}: W2 = ${result.mapHow}; ${result.settings}`);
     }
   }
-  console.log(`\nGoals (issue 11):\n${formatTargets(targets)}`);
+  for (const name of clusterColumns) console.log(`  ${name} ${clusterOf(name)!.version}: ${clusterOf(name)!.settings}`);
+  console.log(`\nGoals (issues 11 and 12):\n${formatTargets(targets)}`);
   for (const [what, outcome] of failures) console.log(`  FAILED ${what}: ${outcome.ok ? "" : outcome.error}`);
   console.log(`\nJSON report: ${file} (total ${(report.totalMs / 1000).toFixed(0)} s)`);
   // Only a full run speaks for the project: docs/performance.md and its chart show the latest one.
@@ -230,13 +257,14 @@ async function main(): Promise<void> {
       "",
       `![multiproc's ratios against the best peer of each kind](bench-ratios.svg)`,
       "",
-      "| context | goal (issue 11) | against | ratio | needed | met |",
+      "| context | goal (issues 11, 12) | against | ratio | needed | met |",
       "|---|---|---|---|---|---|",
       ...targets.map(
         (t) => `| ${t.context} | ${t.measure} | ${t.against} | ${t.ratio === null ? "-" : `${t.ratio.toFixed(2)}x`} | ${t.goal >= 1 ? `${t.goal}x` : `${t.goal.toFixed(2)}x`} | ${t.ratio !== null && t.ratio >= t.goal ? "yes" : "no"} |`,
       ),
       "",
       ...tables.flatMap((table) => [`${table.kind === "thread" ? "Worker threads" : "OS processes"}:`, "", formatMarkdown(table.rows, table.columns, table.columns[0]!), ""]),
+      ...(clusterRows.length ? ["Cluster on loopback Redis, 2 worker processes:", "", formatMarkdown(clusterRows, clusterColumns, clusterColumns[0]!), ""] : []),
       ...(microRows.length ? ["Micro benchmarks:", "", formatMarkdown(microRows, [OURS, PYTHON], OURS), ""] : []),
     ].join("\n");
     updateDocs(markdown, ratioChart(targets, `multiproc vs the best peer, ${date} (${plan.workers} workers, ${device.cpuCount} cores)`));

@@ -1,13 +1,15 @@
 /**
- * The goals of issue 11, as ratios of one run: multiproc against the best peer of
- * its kind (or Python's Pool), each with the ratio it must reach. A ratio is "how
- * many times better multiproc is" (rates: ours / theirs; times: theirs / ours).
+ * The goals of issues 11 and 12, as ratios of one run: multiproc against the best peer of
+ * its kind (or Python's Pool, or BullMQ for the cluster), each with the ratio it must
+ * reach. A ratio is "how many times better multiproc is" (rates: ours / theirs; times:
+ * theirs / ours).
  */
+import type { ClusterResult } from "../cluster/suite.ts";
 import type { PoolResult } from "../macro/suite.ts";
 import { ratio } from "./timing.ts";
 
 export interface Target {
-  context: "thread" | "process";
+  context: "thread" | "process" | "cluster";
   measure: string;
   /** Who multiproc is compared with: a library's name, or "best of a, b, c" resolved to the best one. */
   against: string;
@@ -70,4 +72,22 @@ export function targetRatios(poolOf: Lookup, lockExampleSeconds?: number): Targe
   add("process", "W3 speed-up", "multiproc-process", PROCESS_PEERS, "w3SpeedUp", 1);
   add("process", "W5 cold start", "multiproc-process", PROCESS_PEERS, "w5ColdStart", 1);
   return targets;
+}
+
+/** Issue 12's goals: the cluster Pool against BullMQ on the same Redis, and worker loss under 2 s. */
+export function clusterTargets(clusterOf: (name: string) => ClusterResult | undefined): Target[] {
+  const ours = clusterOf("multiproc-cluster")?.measures;
+  const bullmq = clusterOf("bullmq")?.measures;
+  const against = (key: string) => {
+    const mine = ours?.[key];
+    const theirs = bullmq?.[key];
+    return mine && theirs ? ratio(mine.value, theirs.value, theirs.better) : null;
+  };
+  const loss = ours?.c3WorkerLoss;
+  return [
+    { context: "cluster", measure: "C1 small tasks, jobs/s", against: "bullmq", ratio: against("c1SmallTasks"), goal: 2 },
+    { context: "cluster", measure: "C2 map, items/s", against: "bullmq", ratio: against("c2Map"), goal: 1.5 },
+    // An absolute goal, under 2 s, as a ratio: 2 s over the time taken.
+    { context: "cluster", measure: "C3 worker loss noticed", against: "2 seconds", ratio: loss ? 2000 / loss.value : null, goal: 1 },
+  ];
 }
