@@ -3,6 +3,12 @@
  * a real redis-server that the tests kill, restart and pause.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import * as mp from "multiproc";
 import { clusterFixture, eventually, heldTasks, redisCommand } from "../helpers/redis.ts";
@@ -51,4 +57,45 @@ test("cluster faults: Redis restarted without persistence: pending calls reject 
   });
   // The worker registers again on its own, and takes new tasks.
   assert.equal(await pool.apply(square, [4]), 16);
+});
+
+test("cluster faults: a caller killed with tasks queued: once it is gone (30 s without a beat) its queued tasks are dropped unrun and its results stream deleted", { timeout: 120_000 }, async () => {
+  const options = cluster.options();
+  const { prefix } = options;
+  await cluster.worker(prefix!, { name: "orphaned" });
+  const dir = mkdtempSync(join(tmpdir(), "mp-caller-death-"));
+  const marks = join(dir, "started");
+  const count = 60;
+  const caller = spawn(
+    process.execPath,
+    ["--conditions=multiproc-source", "--import", "tsx", fileURLToPath(new URL("../fixtures/cluster-caller.ts", import.meta.url)), cluster.redis.url, prefix!, marks, String(count)],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  try {
+    const stream = `${prefix}:tasks`;
+    const added = async () => {
+      const info = (await redisCommand(cluster.redis.url, ["XINFO", "STREAM", stream]).catch(() => [])) as unknown[];
+      const at = info.indexOf("entries-added");
+      return at < 0 ? 0 : Number(info[at + 1]);
+    };
+    await eventually(async () => (await added()) === count, `the caller queued its ${count} tasks`);
+    caller.kill("SIGKILL");
+    await once(caller, "exit");
+    // 60 tasks of 1 s on one process would take a minute; the caller is gone after 30 s.
+    await eventually(
+      async () =>
+        Number(await redisCommand(cluster.redis.url, ["XLEN", stream])) === 0 &&
+        (await heldTasks(cluster.redis.url, prefix!)) === 0 &&
+        Number(await redisCommand(cluster.redis.url, ["ZCARD", `${prefix}:callers`])) === 0,
+      "the queue is empty and the caller forgotten",
+      90_000,
+    );
+    const results = (await redisCommand(cluster.redis.url, ["KEYS", `${prefix}:results:*`])) as string[];
+    assert.deepEqual(results, [], "the gone caller's results stream is deleted");
+    const started = readFileSync(marks, "utf8").length;
+    assert.ok(started > 0 && started < count, `some tasks ran before the caller was gone and the rest were dropped unrun: ${started} of ${count} ran`);
+  } finally {
+    caller.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
