@@ -14,7 +14,8 @@ import { randomUUID } from "node:crypto";
 import type { TransferListItem } from "node:worker_threads";
 import { ClusterError, WorkerLostError } from "../errors.ts";
 import type { PoolEngine } from "../pool/engine.ts";
-import { Job, JobList, type CallerStack, type JobSink, type Source, type Task } from "../pool/job.ts";
+import { Job, type CallerStack, type JobSink, type Task } from "../pool/job.ts";
+import { JobTable } from "../pool/job-table.ts";
 import { DurationSamples, type PoolStats, type WorkerCounts } from "../pool/stats.ts";
 import { exportedOrigin, type FunctionRef } from "../wire/functions.ts";
 import { decodeClusterError, decodeValue, encodeValue } from "./codec.ts";
@@ -68,9 +69,8 @@ export class ClusterEngine implements PoolEngine {
   readonly #resultsKey: string;
   readonly #retries: string;
   #state = State.Run;
-  readonly #jobs = new JobList();
+  readonly jobs = new JobTable({ dropTasks: (job) => this.#dropTasks(job), jobFinished: (job) => this.#jobFinished(job) });
   #jobCount = 0;
-  readonly #sources = new Set<Source>();
   /** Each function's reference, and its "f" fields (encodeTaskCall) by star and timeout: an apply is a job of its own. */
   readonly #refs = new Map<FunctionRef, { ref: ClusterTaskRef; calls: Map<string, string> }>();
   /** Each job's "f" field (encodeTaskCall). */
@@ -140,7 +140,7 @@ export class ClusterEngine implements PoolEngine {
       await link?.close();
       this.#link = this.#reader = undefined;
       this.#startupError = error;
-      for (const job of this.#jobs.toArray()) this.abortJob(job, error);
+      this.jobs.abortAll(error);
       this.#unsent = [];
       this.#shutDown();
       return;
@@ -277,7 +277,7 @@ export class ClusterEngine implements PoolEngine {
       if (ok) job.sink.chunkDone(task.chunk, value as unknown[]);
       else job.sink.chunkFailed(task.chunk, value);
     }
-    this.finishIfDone(job);
+    this.jobs.finishIfDone(job);
   }
 
   /** Every task written and not answered fails with `error` (Redis lost them, or is out of reach). */
@@ -310,7 +310,7 @@ export class ClusterEngine implements PoolEngine {
     }
     const job = new Job(this.#nextJob++, fn, 0, star, sink, caller, timeout, undefined);
     this.#jobCalls.set(job.id, call);
-    this.#jobs.add(job);
+    this.jobs.add(job);
     this.#jobCount++;
     this.#updateRef();
     return job;
@@ -404,19 +404,10 @@ export class ClusterEngine implements PoolEngine {
     if (cancelled.length > 0) void link.call(["XDEL", this.#keys.tasks, ...cancelled]).catch(() => {});
   }
 
-  cancel(job: Job): void {
-    if (job.cancelled) return;
-    job.cancelled = true;
-    // Its tasks not written yet are dropped here.
+  /** A cancelled job's tasks: the unwritten ones dropped here, the written ones taken back out of the stream (one a worker runs already finishes there and its result is dropped here). */
+  #dropTasks(job: Job): void {
     if (job.queued > 0) this.#unsent = this.#unsent.filter((unsent) => unsent.task.job !== job);
     job.queued = 0;
-    const source = job.source;
-    if (source) {
-      job.source = null;
-      this.#sources.delete(source);
-      source.stop();
-    }
-    // Its written tasks are taken back; one a worker runs already finishes there and its result is dropped here.
     const entries: string[] = [];
     for (const [key, sent] of this.#sent) {
       if (sent.task.job !== job) continue;
@@ -425,36 +416,13 @@ export class ClusterEngine implements PoolEngine {
       if (sent.entry !== undefined) entries.push(sent.entry);
     }
     if (entries.length > 0 && this.#link) void this.#link.call(["XDEL", this.#keys.tasks, ...entries]).catch(() => {});
-    this.finishIfDone(job);
   }
 
-  abortJob(job: Job, error: unknown): void {
-    this.cancel(job);
-    job.sink.abort(error);
-  }
-
-  addSource(job: Job, source: Source): void {
-    job.source = source;
-    this.#sources.add(source);
-    if (this.#state === State.Close) source.release();
-  }
-
-  sourceEnded(job: Job): void {
-    const source = job.source;
-    if (!source) return;
-    job.source = null;
-    this.#sources.delete(source);
-    this.finishIfDone(job);
-  }
-
-  finishIfDone(job: Job): void {
-    if (job.queued === 0 && job.running === 0 && job.source === null && this.#jobs.remove(job)) {
-      this.#jobCalls.delete(job.id);
-      this.#jobCount--;
-      job.onFinish?.();
-      this.#updateRef();
-      this.#checkDone();
-    }
+  #jobFinished(job: Job): void {
+    this.#jobCalls.delete(job.id);
+    this.#jobCount--;
+    this.#updateRef();
+    this.#checkDone();
   }
 
   /** Connections keep the program alive only while a call waits, as a local pool's idle workers do not. */
@@ -465,12 +433,11 @@ export class ClusterEngine implements PoolEngine {
   }
 
   stats(): PoolStats {
-    let unsent = 0;
-    for (const { task } of this.#unsent) if (!task.job.cancelled) unsent++;
     return {
       workers: this.#workers,
-      idle: 0,
-      queued: unsent,
+      // As of the workers' last beats: those that held no task.
+      idle: this.#perWorker.filter((worker) => worker.running === 0).length,
+      queued: this.#unsent.length,
       running: this.#sent.size,
       completed: this.#completed,
       failed: this.#failed,
@@ -485,14 +452,14 @@ export class ClusterEngine implements PoolEngine {
   close(): void {
     if (this.#state !== State.Run) return;
     this.#state = State.Close;
-    for (const source of [...this.#sources]) source.release();
+    this.jobs.close();
     this.#checkDone();
   }
 
   terminate(error: Error): Promise<void> {
     if (this.#state !== State.Terminate) {
       this.#state = State.Terminate;
-      for (const job of this.#jobs.toArray()) this.abortJob(job, error);
+      this.jobs.abortAll(error);
       this.#unsent = [];
       this.#shutDown();
     }

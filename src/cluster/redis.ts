@@ -25,8 +25,6 @@ export interface RedisLink {
   duplicate(): Promise<RedisLink>;
   /** Whether the connection keeps the program alive (while a call waits for a result), like a timer's ref(). */
   keepAlive(on: boolean): void;
-  /** The last connection error, for error messages. */
-  readonly lastError: Error | undefined;
   /** Ends the connection once its pending commands have answered. */
   close(): Promise<void>;
   /** Ends the connection now; its pending commands reject. */
@@ -80,16 +78,14 @@ class NodeRedisLink implements RedisLink {
   readonly #module: NodeRedisModule;
   readonly #client: NodeRedisClient;
   readonly #binary: { typeMapping: Record<number, unknown> };
-  lastError: Error | undefined;
 
   constructor(module: NodeRedisModule, client: NodeRedisClient) {
     this.#module = module;
     this.#client = client;
     this.#binary = { typeMapping: { [module.RESP_TYPES.BLOB_STRING]: Buffer } };
-    // node-redis reconnects on its own; without a listener an error event would crash the program.
-    client.on("error", (error) => {
-      this.lastError = error;
-    });
+    // node-redis reconnects on its own; without a listener an error event would crash the
+    // program. The commands that fail meanwhile reject, and their callers say what failed.
+    client.on("error", () => {});
   }
 
   call(args: readonly Argument[], timeoutMs?: number): Promise<unknown> {

@@ -5,7 +5,8 @@
  */
 import type { TransferListItem } from "node:worker_threads";
 import type { FunctionRef } from "../wire/functions.ts";
-import type { CallerStack, Job, JobSink, Source, Task } from "./job.ts";
+import type { CallerStack, Job, JobSink, Task } from "./job.ts";
+import type { JobTable } from "./job-table.ts";
 import type { PoolStats } from "./stats.ts";
 
 export interface PoolEngine {
@@ -18,14 +19,8 @@ export interface PoolEngine {
   createJob(fn: FunctionRef, star: boolean, sink: JobSink, caller: CallerStack, timeout: number | undefined, transfer?: readonly TransferListItem[]): Job;
   /** Queues a task of a live job. */
   enqueue(task: Task): void;
-  /** The job wants no more results: drop its queued tasks and stop its input. */
-  cancel(job: Job): void;
-  /** Fails a whole job now. */
-  abortJob(job: Job, error: unknown): void;
-  addSource(job: Job, source: Source): void;
-  sourceEnded(job: Job): void;
-  /** Forgets a job that has nothing queued, running or left to read. */
-  finishIfDone(job: Job): void;
+  /** Its jobs (cancel, abort, sources, a job's end): the same table for both, around each one's dispatch. */
+  readonly jobs: JobTable;
   stats(): PoolStats;
   close(): void;
   terminate(error: Error): Promise<void>;

@@ -86,7 +86,7 @@ export class Feed implements Source {
 
   /** Starts reading (the first chunks are read at once for a synchronous input). */
   start(): void {
-    this.#engine.addSource(this.#job, this);
+    this.#engine.jobs.addSource(this.#job, this);
     this.#pump();
   }
 
@@ -196,7 +196,7 @@ export class Feed implements Source {
   #end(): void {
     this.#done = true;
     this.#out.setLength(this.#chunks);
-    this.#engine.sourceEnded(this.#job);
+    this.#engine.jobs.sourceEnded(this.#job);
   }
 
   /** The input threw: its error takes the next chunk's place and ends the results (as CPython's imap). */
@@ -205,7 +205,7 @@ export class Feed implements Source {
     const chunk = this.#chunks++;
     this.#out.fail(chunk, error);
     this.#out.setLength(this.#chunks);
-    this.#engine.sourceEnded(this.#job);
+    this.#engine.jobs.sourceEnded(this.#job);
   }
 }
 

@@ -289,10 +289,10 @@ export class Pool {
   #watchSignal(job: Job, signal: AbortSignal | undefined): void {
     if (!signal) return;
     if (signal.aborted) {
-      this.#engine.abortJob(job, signal.reason);
+      this.#engine.jobs.abortJob(job, signal.reason);
       return;
     }
-    const onAbort = (): void => this.#engine.abortJob(job, signal.reason);
+    const onAbort = (): void => this.#engine.jobs.abortJob(job, signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     job.onFinish = () => signal.removeEventListener("abort", onAbort);
   }
@@ -316,13 +316,13 @@ export class Pool {
       const encoded = encodeEntries(argList);
       this.#engine.enqueue({ job, chunk: 0, items: [encoded === null ? argList : encoded.value], wired: encoded !== null && encoded.wired, start: null });
     }
-    this.#engine.finishIfDone(job);
+    this.#engine.jobs.finishIfDone(job);
   }
 
   #rejectIfBroken(job: Job): boolean {
     const error = this.#engine.startupError;
     if (error === null) return false;
-    this.#engine.abortJob(job, error);
+    this.#engine.jobs.abortJob(job, error);
     return true;
   }
 
@@ -372,21 +372,21 @@ export class Pool {
       try {
         items = Array.isArray(iterable) ? iterable : Array.from(iterable);
       } catch (error) {
-        engine.abortJob(job, error);
+        engine.jobs.abortJob(job, error);
         return sink.result;
       }
       this.#queueMap(job, sink, items, chunkSize);
     } else {
       const collector = new Collector(iterable);
-      engine.addSource(job, collector);
+      engine.jobs.addSource(job, collector);
       collector.collect().then(
         (items) => {
           if (items === null || job.cancelled) return;
           this.#queueMap(job, sink, items, chunkSize);
-          engine.sourceEnded(job);
+          engine.jobs.sourceEnded(job);
         },
         (error: unknown) => {
-          if (!job.cancelled) engine.abortJob(job, error);
+          if (!job.cancelled) engine.jobs.abortJob(job, error);
         },
       );
     }
@@ -402,7 +402,7 @@ export class Pool {
       const start = chunk * size;
       enqueueChunk(this.#engine, job, chunk, items.slice(start, start + size), start);
     }
-    this.#engine.finishIfDone(job);
+    this.#engine.jobs.finishIfDone(job);
   }
 
   /** Calls `fn` on every item, in workers, and resolves with the results in order (Python's `map`). */
@@ -466,7 +466,7 @@ export class Pool {
         try {
           onProgress(done, total);
         } catch (error) {
-          this.#engine.abortJob(job, error);
+          this.#engine.jobs.abortJob(job, error);
         }
       },
       chunkFailed: (chunk, error) => {
@@ -479,7 +479,7 @@ export class Pool {
     const job = engine.createJob(ref, false, sink, caller, timeout);
     iterator.attach({
       consumed: (chunk) => feed?.consumed(chunk),
-      stop: () => engine.cancel(job),
+      stop: () => engine.jobs.cancel(job),
     });
     if (this.#rejectIfBroken(job)) return iterator;
     this.#watchSignal(job, options?.signal);

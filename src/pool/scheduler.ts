@@ -37,7 +37,8 @@ import { explainSourceError, type FunctionRef } from "../wire/functions.ts";
 import type { PoolBootstrap, ResultMessage, TaskMessage, WorkerMessage } from "../wire/protocol.ts";
 import { decodeFromWire } from "../wire/serialize.ts";
 import { FunctionTable } from "./function-table.ts";
-import { Job, JobList, type CallerStack, type JobSink, type Source, type Task } from "./job.ts";
+import { Job, type CallerStack, type JobSink, type Task } from "./job.ts";
+import { JobTable } from "./job-table.ts";
 import { TaskQueue } from "./task-queue.ts";
 import { DurationSamples, type PoolStats, type WorkerCounts } from "./stats.ts";
 import { PIPELINE_DEPTH, PIPELINE_MAX_TASK_MS, PoolWorker, WorkerState } from "./worker-slot.ts";
@@ -98,8 +99,13 @@ export class Scheduler implements PoolEngine {
   readonly #workers = new Set<PoolWorker>();
   readonly #idle: PoolWorker[] = [];
   readonly #queue = new TaskQueue();
-  readonly #jobs = new JobList();
-  readonly #sources = new Set<Source>();
+  readonly jobs = new JobTable({
+    dropTasks: (job) => this.#queue.forget(job),
+    settled: () => {
+      this.#stopIdleIfDone();
+      this.#checkJoined();
+    },
+  });
   #startupError: unknown = null;
   /** Workers that died while starting since a worker last became ready. */
   #startDeaths = 0;
@@ -146,7 +152,7 @@ export class Scheduler implements PoolEngine {
     transfer?: readonly TransferListItem[],
   ): Job {
     const job = new Job(this.#nextJob++, fn, this.#functions.idOf(fn), star, sink, caller, timeout, transfer);
-    this.#jobs.add(job);
+    this.jobs.add(job);
     return job;
   }
 
@@ -271,7 +277,7 @@ export class Scheduler implements PoolEngine {
   }
 
   #hasWork(): boolean {
-    return this.#queue.live > 0 || this.#sources.size > 0;
+    return this.#queue.live > 0 || this.jobs.reading;
   }
 
   #onMessage(worker: PoolWorker, message: WorkerMessage): void {
@@ -447,7 +453,7 @@ export class Scheduler implements PoolEngine {
         else fail();
       }
     }
-    this.finishIfDone(job);
+    this.jobs.finishIfDone(job);
     // Not `now`: the sink may have run the caller's callbacks since.
     this.#dispatch();
     if (worker.idle && this.#queue.live === 0) this.#steal();
@@ -468,7 +474,7 @@ export class Scheduler implements PoolEngine {
       const task = this.#takeBack();
       if (!task) return;
       if (task.job.cancelled) {
-        this.finishIfDone(task.job);
+        this.jobs.finishIfDone(task.job);
         continue;
       }
       this.#requeueFront(task);
@@ -529,11 +535,11 @@ export class Scheduler implements PoolEngine {
       const { job } = task;
       job.running--;
       if (job.cancelled) {
-        this.finishIfDone(job);
+        this.jobs.finishIfDone(job);
       } else if (i === 0) {
         this.#failed++;
         job.sink.chunkFailed(task.chunk, this.#lostError(worker, exit, "while running this task"));
-        this.finishIfDone(job);
+        this.jobs.finishIfDone(job);
       } else {
         requeue.push(task); // posted behind the lost task, never started
       }
@@ -569,7 +575,7 @@ export class Scheduler implements PoolEngine {
   #break(error: unknown): void {
     if (this.#startupError !== null || this.#state === PoolState.Terminate) return;
     this.#startupError = error;
-    for (const job of this.#jobs.toArray()) this.abortJob(job, error);
+    this.jobs.abortAll(error);
     this.#stopIdleIfDone();
     this.#checkJoined();
   }
@@ -597,7 +603,7 @@ export class Scheduler implements PoolEngine {
   #requeueFront(task: Task): void {
     if (this.#startupError !== null) {
       task.job.sink.chunkFailed(task.chunk, this.#startupError);
-      this.finishIfDone(task.job);
+      this.jobs.finishIfDone(task.job);
       return;
     }
     this.#queue.pushFront(task);
@@ -673,7 +679,7 @@ export class Scheduler implements PoolEngine {
       // Nothing was sent; only this task fails and the worker takes the next one.
       if (worker.inflight.length === 0 && worker.state === WorkerState.Ready) this.#makeIdle(worker);
       job.sink.chunkFailed(task.chunk, this.#sendError(task, error));
-      this.finishIfDone(job);
+      this.jobs.finishIfDone(job);
       return;
     }
     // Only a task that was sent taught the worker the function, and used up its seq.
@@ -771,56 +777,12 @@ export class Scheduler implements PoolEngine {
         }),
       );
     }
-    this.finishIfDone(job);
+    this.jobs.finishIfDone(job);
     this.#maintain();
     this.#dispatch();
   }
 
   // ------------------------------------------------------------ jobs
-
-  /** The job wants no more results: drop its queued tasks and stop its input. */
-  cancel(job: Job): void {
-    if (job.cancelled) return;
-    job.cancelled = true;
-    this.#queue.forget(job);
-    const source = job.source;
-    if (source) {
-      job.source = null;
-      this.#sources.delete(source);
-      source.stop();
-    }
-    this.finishIfDone(job);
-    this.#stopIdleIfDone();
-  }
-
-  /** Fails a whole job now (terminate, start-up failure, abort signal, unreadable input). */
-  abortJob(job: Job, error: unknown): void {
-    this.cancel(job);
-    job.sink.abort(error);
-  }
-
-  /** Registers a source that may still queue tasks for `job`. */
-  addSource(job: Job, source: Source): void {
-    job.source = source;
-    this.#sources.add(source);
-    if (this.#state === PoolState.Close) source.release();
-  }
-
-  /** The source of `job` has read its whole input. */
-  sourceEnded(job: Job): void {
-    const source = job.source;
-    if (!source) return;
-    job.source = null;
-    this.#sources.delete(source);
-    this.finishIfDone(job);
-    this.#stopIdleIfDone();
-    this.#checkJoined();
-  }
-
-  /** Forgets a job that has nothing queued, running or left to read. */
-  finishIfDone(job: Job): void {
-    if (job.queued === 0 && job.running === 0 && job.source === null && this.#jobs.remove(job)) job.onFinish?.();
-  }
 
   // ------------------------------------------------------------ stats
 
@@ -852,7 +814,7 @@ export class Scheduler implements PoolEngine {
     if (this.#state !== PoolState.Run) return;
     this.#state = PoolState.Close;
     for (const worker of this.#workers) this.#updateRef(worker);
-    for (const source of [...this.#sources]) source.release();
+    this.jobs.close();
     this.#stopIdleIfDone();
     this.#checkJoined();
   }
@@ -880,7 +842,7 @@ export class Scheduler implements PoolEngine {
       this.#state = PoolState.Terminate;
       clearTimeout(this.#respawnTimer);
       this.#respawnTimer = undefined;
-      for (const job of this.#jobs.toArray()) this.abortJob(job, error);
+      this.jobs.abortAll(error);
       this.#queue.clear();
       for (const worker of this.#workers) {
         if (worker.timer) clearTimeout(worker.timer);

@@ -42,6 +42,8 @@ test("cluster: apply, map, starmap, imap and imapUnordered give what a local poo
   const { perWorker, workers } = pool.stats();
   assert.equal(workers, 2);
   assert.deepEqual(perWorker.map((w) => w.name.split(" ")[0]).sort(), ["second", "test-worker"]);
+  // With nothing to run, both are idle once they have beaten again.
+  await eventually(() => pool.stats().idle === 2, "stats() counts both workers idle");
   // Tasks reach more than one worker process.
   const pids = new Set(await Promise.all(Array.from({ length: 12 }, () => pool.apply(sleep, [50]).then(() => pool.apply(whoRuns)))));
   assert.ok(pids.size >= 2, `tasks ran in ${pids.size} process(es)`);
