@@ -5,9 +5,9 @@
  * its worker busy for minutes never stops the heartbeat (lease.ts), and a task's worker
  * that dies or overruns its timeout is the local pool's to replace.
  *
- * It reads only as many tasks as it has free places (its processes, twice: one running
- * and one waiting each), so a task waits in Redis, where any idle worker can take it,
- * rather than behind a long task here.
+ * It reads only as many tasks as it has free places (#capacity: one per process while
+ * tasks are long, more for short ones), so a task waits in Redis, where any idle worker
+ * can take it, rather than behind a long task here.
  */
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -30,6 +30,8 @@ import { decodeTaskCall, moduleHash, pathUnder, type TaskCall } from "./task-ref
 /** A worker holds at most this much work per process (by recent tasks' run time), and at most MAX_HELD_PER_PROCESS tasks. */
 const HOLD_MS = 20;
 const MAX_HELD_PER_PROCESS = 256;
+/** Tasks this long (ms, on average) are held one per process. */
+const LONG_TASK_MS = 100;
 
 /** How long a worker keeps trying to deliver a result while Redis is out of reach. */
 const DELIVERY_PATIENCE_MS = 60_000;
@@ -130,12 +132,15 @@ export class ClusterWorker {
   }
 
   /**
-   * How many tasks to hold at once: two per process (one running, one waiting), so that a
-   * task waits in Redis, where any idle worker takes it, rather than behind a long one
-   * here; more when tasks are short, so that a round trip to Redis brings enough of them
-   * to keep the processes busy: as many as fill HOLD_MS of work, at most MAX_HELD_PER_PROCESS.
+   * How many tasks to hold at once. While tasks are long (LONG_TASK_MS or more, and before
+   * any finished), one per process: a task waits in Redis, where any idle worker takes it,
+   * never behind a long one here, and the round trip to fetch the next is a trifle beside
+   * the task. Shorter tasks, two per process (one running, one waiting), and more when they
+   * are so short that a round trip to Redis must bring enough of them to keep the processes
+   * busy: as many as fill HOLD_MS of work, at most MAX_HELD_PER_PROCESS.
    */
   #capacity(): number {
+    if (this.#averageMs >= LONG_TASK_MS) return this.#options.processes;
     const perProcess = Math.min(MAX_HELD_PER_PROCESS, Math.max(2, Math.floor(HOLD_MS / this.#averageMs)));
     return this.#options.processes * perProcess;
   }

@@ -20,7 +20,7 @@ const cluster = clusterFixture({ before, after });
 
 test("cluster faults: every connection killed (CLIENT KILL): the pending calls go on and finish", T, async () => {
   const options = cluster.options();
-  await cluster.worker(options.prefix!, { name: "killed-connections" });
+  await cluster.worker(options.prefix!, { name: "killed-connections", processes: 2 });
   await using pool = new mp.Pool({ cluster: options });
   const pending = Promise.all([pool.apply(sleep, [1_500]), pool.apply(sleep, [1_500])]);
   await eventually(async () => (await heldTasks(cluster.redis.url, options.prefix!)) === 2, "the worker holds both tasks");

@@ -5,11 +5,14 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import * as mp from "multiproc";
-import { clusterFixture, clusterRootB, eventually, heldTasks } from "../helpers/redis.ts";
-import { add, fail, returnsFunction, sleep, spin, square, sum, TaskFailure, whoRuns } from "../fixtures/cluster-a/tasks.ts";
+import { clusterFixture, clusterRootB, eventually, heldTasks, redisCommand } from "../helpers/redis.ts";
+import { add, fail, markThenSleep, returnsFunction, sleep, spin, square, sum, TaskFailure, whoRuns } from "../fixtures/cluster-a/tasks.ts";
 
 const T = { timeout: 90_000 };
 
@@ -126,8 +129,8 @@ test("cluster: { timeout } is enforced on the worker's machine; the pool goes on
 
 test("cluster: SIGKILL of a worker fails exactly its tasks with WorkerLostError in under 2 s; the rest finish elsewhere", T, async () => {
   const options = cluster.options();
-  // One process: the worker holds two tasks (one running, one waiting), and nothing else.
-  const doomed = await cluster.worker(options.prefix!, { name: "doomed" });
+  // Two processes: the worker holds the two long tasks, one each, and nothing else.
+  const doomed = await cluster.worker(options.prefix!, { name: "doomed", processes: 2 });
   await using pool = new mp.Pool({ cluster: options });
   const held = [pool.apply(sleep, [60_000]), pool.apply(sleep, [60_000])].map((call) =>
     call.then(
@@ -148,6 +151,51 @@ test("cluster: SIGKILL of a worker fails exactly its tasks with WorkerLostError 
   }
   assert.ok(took < 2_000, `lost after ${took.toFixed(0)} ms`);
   assert.deepEqual(await others, [1, 4, 9]);
+});
+
+test("cluster: SIGKILL of one of a worker's local processes fails its task with WorkerLostError; the worker stays and runs the next", T, async () => {
+  const options = cluster.options();
+  const worker = await cluster.worker(options.prefix!, { name: "keeps-going" });
+  await using pool = new mp.Pool({ cluster: options });
+  const pid = await pool.apply(whoRuns);
+  const held = pool.apply(sleep, [60_000]);
+  await eventually(async () => (await heldTasks(cluster.redis.url, options.prefix!)) === 1, "the worker holds the long task");
+  process.kill(pid, "SIGKILL");
+  await assert.rejects(held, (error: unknown) => error instanceof mp.WorkerLostError);
+  assert.equal(await pool.apply(square, [7]), 49);
+  assert.notEqual(await pool.apply(whoRuns), pid, "its local pool replaced the process");
+  const live = (await redisCommand(cluster.redis.url, ["ZRANGE", `${options.prefix}:workers`, "0", "-1"])) as string[];
+  assert.deepEqual(live, [worker.id], "the worker stayed in the cluster under its id");
+});
+
+test("cluster: skewed task durations: a long task holds only its own worker; the short ones all run on the other meanwhile", T, async () => {
+  const options = cluster.options();
+  await cluster.worker(options.prefix!, { name: "first" });
+  await cluster.worker(options.prefix!, { name: "second" });
+  await using pool = new mp.Pool({ cluster: options });
+  let longDone = false;
+  const long = pool.apply(sleep, [6_000]).then((value) => {
+    longDone = true;
+    return value;
+  });
+  const shorts = Array.from({ length: 10 }, () => pool.apply(sleep, [200]).then(() => longDone));
+  const afterLong = await Promise.all(shorts);
+  assert.deepEqual(afterLong, afterLong.map(() => false), "every short task finished before the long one: none waited behind it");
+  assert.equal(await long, 6_000);
+});
+
+test("cluster: two identical calls are two tasks, never merged into one", T, async () => {
+  const options = cluster.options();
+  await cluster.worker(options.prefix!, { processes: 2 });
+  await using pool = new mp.Pool({ cluster: options });
+  const dir = mkdtempSync(join(tmpdir(), "mp-identical-"));
+  try {
+    const marks = join(dir, "ran");
+    assert.deepEqual(await Promise.all([pool.apply(markThenSleep, [marks, 10]), pool.apply(markThenSleep, [marks, 10])]), [10, 10]);
+    assert.equal(readFileSync(marks, "utf8").length, 2, "both calls ran");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("cluster: a 10 s CPU-bound task is not taken for a lost worker", T, async () => {
