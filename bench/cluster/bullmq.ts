@@ -4,14 +4,33 @@
  * redis-server. Completed jobs are removed, as multiproc removes finished tasks, and the
  * events stream is long enough that no completion is trimmed before the caller reads it.
  */
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Queue, QueueEvents } from "bullmq";
-import { Redis as IORedis } from "ioredis";
+import { importPeer } from "../macro/suite.ts";
 import { killChild, startReady, type ClusterLibrary } from "./suite.ts";
 
+/** The few signatures used here (importPeer: bench's packages may not be installed when the root typechecks). */
+interface Closable {
+  close(): Promise<void>;
+}
+interface BullMQ {
+  Queue: new (name: string, options: { connection: unknown; streams?: { events: { maxLen: number } } }) => Closable & {
+    addBulk(jobs: { name: string; data: unknown; opts: Record<string, unknown> }[]): Promise<unknown>;
+  };
+  QueueEvents: new (name: string, options: { connection: unknown }) => Closable & {
+    waitUntilReady(): Promise<unknown>;
+    on(event: "completed", listener: (args: { jobId: string; returnvalue: unknown }) => void): void;
+    on(event: "failed", listener: (args: { jobId: string; failedReason: string }) => void): void;
+  };
+}
+interface IORedisModule {
+  Redis: new (url: string, options: { maxRetriesPerRequest: null }) => { disconnect(): void };
+}
+
 const here = fileURLToPath(new URL("./", import.meta.url));
-const { version } = JSON.parse(readFileSync(new URL("../node_modules/bullmq/package.json", import.meta.url), "utf8")) as { version: string };
+const { module: bullmq, version } = await importPeer<BullMQ>("bullmq");
+const { Queue, QueueEvents } = bullmq;
+const { module: ioredis } = await importPeer<IORedisModule>("ioredis");
+const IORedis = ioredis.Redis;
 /** Jobs a worker process runs at once. For jobs this small, more concurrency means more throughput, up to about this many. */
 const CONCURRENCY = Number(process.env.MP_BENCH_BULLMQ_CONCURRENCY ?? 100);
 const QUEUE = "bench";

@@ -237,7 +237,10 @@ export class ClusterEngine implements PoolEngine {
     this.#sent.delete(key);
     const { task } = sent;
     const ran = Number(ranMs);
-    if (Number.isFinite(ran) && ran >= 0) this.#runTimes.add(ran);
+    if (Number.isFinite(ran) && ran >= 0) {
+      this.#runTimes.add(ran);
+      task.job.onChunkRan?.(task.items.length, ran);
+    }
     const origin = `cluster worker ${who}`;
     if (outcome === "ok") {
       let values: unknown[];

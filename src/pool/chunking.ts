@@ -26,3 +26,34 @@ export function chunkCount(length: number, chunkSize: number): number {
 export function readAheadWindow(processes: number): number {
   return Math.max(4, processes * 4);
 }
+
+/** AdaptiveChunkSize aims at chunks of about this much work (ms, on the worker)... */
+const ADAPTIVE_TARGET_MS = 20;
+/** ...and never more items than this in one (imap reads a window of chunks ahead). */
+const ADAPTIVE_MAX_ITEMS = 1_000;
+
+/**
+ * imap/imapUnordered's chunk size on a cluster when the call gives none. CPython's default
+ * of one item a chunk costs a network hop and a Redis entry per item: at tiny items that
+ * hop is all the time there is. So chunks start at one item and, as results come back
+ * with how long their chunk ran, grow (at most doubling each time) towards
+ * ADAPTIVE_TARGET_MS of work; items that take that long or more stay one a chunk, which
+ * keeps CPython's laziness and balance where they matter.
+ */
+export class AdaptiveChunkSize {
+  #size = 1;
+  #perItemMs: number | undefined;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** A chunk of `items` items ran for `ms` on its worker. */
+  ran(items: number, ms: number): void {
+    if (!(items > 0) || !(ms >= 0)) return;
+    const perItem = ms / items;
+    this.#perItemMs = this.#perItemMs === undefined ? perItem : this.#perItemMs * 0.7 + perItem * 0.3;
+    const wanted = Math.floor(ADAPTIVE_TARGET_MS / Math.max(this.#perItemMs, 1e-6));
+    this.#size = Math.max(1, Math.min(ADAPTIVE_MAX_ITEMS, wanted, this.#size * 2));
+  }
+}

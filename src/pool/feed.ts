@@ -10,6 +10,7 @@
  * whole input first (its chunk size depends on the length), and so does this.
  */
 import { encodeForWire } from "../wire/serialize.ts";
+import type { AdaptiveChunkSize } from "./chunking.ts";
 import type { IMapIterator } from "./results.ts";
 import type { PoolEngine } from "./engine.ts";
 import type { Job, Source } from "./job.ts";
@@ -61,7 +62,8 @@ export class Feed implements Source {
   readonly #job: Job;
   readonly #iterator: Iterator<unknown> | AsyncIterator<unknown>;
   readonly #async: boolean;
-  readonly #chunkSize: number;
+  /** Items a chunk: fixed, or grown as chunks come back (AdaptiveChunkSize). */
+  readonly #chunkSize: number | AdaptiveChunkSize;
   readonly #window: number;
   readonly #out: IMapIterator<unknown>;
   /** Open chunks -> whether their results arrived. */
@@ -72,7 +74,7 @@ export class Feed implements Source {
   #chunks = 0;
   #items = 0;
 
-  constructor(engine: PoolEngine, job: Job, input: Input<unknown>, chunkSize: number, window: number, out: IMapIterator<unknown>) {
+  constructor(engine: PoolEngine, job: Job, input: Input<unknown>, chunkSize: number | AdaptiveChunkSize, window: number, out: IMapIterator<unknown>) {
     this.#engine = engine;
     this.#job = job;
     this.#async = !isSyncIterable(input);
@@ -129,8 +131,9 @@ export class Feed implements Source {
       while (!this.#done && this.#open.size < this.#window) {
         const items: unknown[] = [];
         let ended = false;
+        const size = this.#size();
         try {
-          for (let k = 0; k < this.#chunkSize; k++) {
+          for (let k = 0; k < size; k++) {
             const next = iterator.next();
             if (next.done) {
               ended = true;
@@ -160,8 +163,9 @@ export class Feed implements Source {
       while (!this.#done && this.#open.size < this.#window) {
         const items: unknown[] = [];
         let ended = false;
+        const size = this.#size();
         try {
-          for (let k = 0; k < this.#chunkSize; k++) {
+          for (let k = 0; k < size; k++) {
             const next = await iterator.next();
             if (this.#done) return;
             if (next.done) {
@@ -183,6 +187,10 @@ export class Feed implements Source {
     } finally {
       this.#busy = false;
     }
+  }
+
+  #size(): number {
+    return typeof this.#chunkSize === "number" ? this.#chunkSize : this.#chunkSize.size;
   }
 
   #emit(items: unknown[]): void {

@@ -38,6 +38,8 @@ export class Job {
   source: Source | null = null;
   /** Called once when the job has nothing queued, running or left to read. */
   onFinish: (() => void) | undefined;
+  /** Told how long each chunk ran on its worker, where the engine knows (a cluster's results say): imap's AdaptiveChunkSize. */
+  onChunkRan: ((items: number, ms: number) => void) | undefined;
   /** Its neighbours in the scheduler's JobList while it is unfinished. */
   prev: Job | null = null;
   next: Job | null = null;

@@ -22,7 +22,7 @@ import { resolveFunction } from "../wire/functions.ts";
 import type { FunctionRef } from "../wire/functions.ts";
 import type { PoolBootstrap } from "../wire/protocol.ts";
 import { encodeForWire } from "../wire/serialize.ts";
-import { chunkCount, defaultChunkSize, readAheadWindow } from "./chunking.ts";
+import { AdaptiveChunkSize, chunkCount, defaultChunkSize, readAheadWindow } from "./chunking.ts";
 import { Collector, encodeEntries, enqueueChunk, Feed, isInput, isSyncIterable } from "./feed.ts";
 import type { Input } from "./feed.ts";
 import { ApplySink, AsyncResult, IMapIterator, MapSink, PromiseSink, validateTimeout } from "./results.ts";
@@ -97,7 +97,11 @@ export interface ApplyAsyncOptions<R> extends ApplyOptions {
 }
 
 export interface MapOptions extends SubmitOptions {
-  /** Items per task. @default map: as CPython (len / (4 * processes), rounded up); imap: 1 */
+  /**
+   * Items per task. @default map: as CPython (len / (4 * processes), rounded up); imap: 1,
+   * as CPython, except on a cluster, where imap's chunks start at 1 and grow towards about
+   * 20 ms of work each (at most 1,000 items) as results say how long chunks ran.
+   */
   chunkSize?: number;
   /**
    * Called in the main thread as results arrive (a chunk at a time): how many items have
@@ -206,6 +210,8 @@ function terminatedError(): Error {
  */
 export class Pool {
   readonly #processes: number;
+  /** A cluster pool (`cluster` option): imap's default chunks then grow (AdaptiveChunkSize). */
+  readonly #cluster: boolean;
   readonly #modules: string[];
   readonly #engine: PoolEngine;
   readonly #refs = new WeakMap<Function, FunctionRef>();
@@ -215,6 +221,7 @@ export class Pool {
     if (typeof opts !== "object") {
       throw new TypeError(`Expected the Pool's options to be a number of processes or an object, got ${describe(options)}`);
     }
+    this.#cluster = opts.cluster !== undefined;
     if (opts.cluster !== undefined) {
       const cluster = checkClusterOptions(opts);
       this.#processes = opts.processes === undefined || opts.processes === null ? CLUSTER_PLANNED_WORKERS : checkInteger("processes", opts.processes, 1);
@@ -449,7 +456,8 @@ export class Pool {
     this.#checkRunning();
     const timeout = checkSubmitOptions(options);
     checkInput(iterable);
-    const chunkSize = checkChunkSize(options?.chunkSize) ?? 1;
+    // CPython's default, one item a chunk; on a cluster, chunks that grow with how fast items run.
+    const chunkSize = checkChunkSize(options?.chunkSize) ?? (this.#cluster ? new AdaptiveChunkSize() : 1);
     const onProgress = options?.onProgress;
     checkFunction("onProgress", onProgress);
     const total = Array.isArray(iterable) ? iterable.length : undefined;
@@ -477,6 +485,7 @@ export class Pool {
     };
     const engine = this.#engine;
     const job = engine.createJob(ref, false, sink, caller, timeout);
+    if (typeof chunkSize !== "number") job.onChunkRan = (items, ms) => chunkSize.ran(items, ms);
     iterator.attach({
       consumed: (chunk) => feed?.consumed(chunk),
       stop: () => engine.jobs.cancel(job),

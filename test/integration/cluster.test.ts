@@ -236,6 +236,28 @@ test("cluster: imap over an endless generator reads a bounded way ahead, in orde
   assert.ok(read < 200 + 5 * 64 + 10, `read ${read} items for 200`);
 });
 
+test("cluster: imap without a chunkSize: tiny items go in growing chunks, long ones one a chunk; results in order", T, async () => {
+  const options = cluster.options();
+  await cluster.worker(options.prefix!, { processes: 2 });
+  await using pool = new mp.Pool({ cluster: options });
+  const added = async () => {
+    const info = (await redisCommand(cluster.redis.url, ["XINFO", "STREAM", `${options.prefix}:tasks`])) as unknown[];
+    return Number(info[info.indexOf("entries-added") + 1]);
+  };
+  function* upTo(n: number): Generator<number> {
+    for (let i = 0; i < n; i++) yield i;
+  }
+  const squares: number[] = [];
+  for await (const value of pool.imap(square, upTo(20_000))) squares.push(value);
+  assert.deepEqual(squares, Array.from({ length: 20_000 }, (_, i) => i * i));
+  const tiny = await added();
+  assert.ok(tiny < 5_000, `20,000 tiny items went as ${tiny} tasks`);
+  const slept: number[] = [];
+  for await (const value of pool.imap(sleep, [60, 50, 40, 30, 30, 30])) slept.push(value);
+  assert.deepEqual(slept, [60, 50, 40, 30, 30, 30]);
+  assert.equal((await added()) - tiny, 6, "items of 30 ms and more go one a task");
+});
+
 test("cluster: SIGSTOP of a worker past its lease, then SIGCONT: the task fails once, the late result is dropped", T, async () => {
   const options = cluster.options();
   const paused = await cluster.worker(options.prefix!, { name: "paused" });
