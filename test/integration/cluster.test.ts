@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import * as mp from "multiproc";
-import { clusterFixture, clusterRootB, eventually, heldTasks, redisCommand } from "../helpers/redis.ts";
+import { cuttableLink } from "../helpers/cuttable-link.ts";
+import { clusterFixture, clusterRootB, eventually, heldTasks, redisCommand, startWorker } from "../helpers/redis.ts";
 import { add, fail, markThenSleep, returnsFunction, sleep, spin, square, sum, TaskFailure, whoRuns } from "../fixtures/cluster-a/tasks.ts";
 
 const T = { timeout: 90_000 };
@@ -277,6 +278,34 @@ test("cluster: SIGSTOP of a worker past its lease, then SIGCONT: the task fails 
   assert.equal(outcomes, 1);
   // And it takes new tasks again.
   assert.equal(await pool.apply(square, [12]), 144);
+});
+
+test("cluster: a worker cut off from Redis (its network, not its process): its task fails in under 2 s; healed, its late result is dropped and it works again", T, async () => {
+  const options = cluster.options();
+  const link = await cuttableLink(cluster.redis.port);
+  const cutOff = await startWorker(link.url, { name: "cut-off", extra: ["--prefix", options.prefix!] });
+  try {
+    await using pool = new mp.Pool({ cluster: options });
+    let outcomes = 0;
+    const held = pool.applyAsync(sleep, [3_000], {
+      callback: () => outcomes++,
+      errorCallback: () => outcomes++,
+    });
+    await eventually(async () => (await heldTasks(cluster.redis.url, options.prefix!)) === 1, "the worker holds the task");
+    link.cut();
+    const cutAt = performance.now();
+    await assert.rejects(held.get(), (error: unknown) => error instanceof mp.WorkerLostError && /cut-off/.test((error as Error).message));
+    const took = performance.now() - cutAt;
+    assert.ok(took < 2_000, `lost after ${took.toFixed(0)} ms`);
+    link.heal();
+    await eventually(() => /was declared dead; now/.test(cutOff.stderr()), "the worker noticed it was declared dead");
+    await eventually(() => /result of task \S+ was dropped/.test(cutOff.stderr()), "the worker finished the task and its late result was dropped");
+    assert.equal(outcomes, 1);
+    assert.equal(await pool.apply(square, [11]), 121);
+  } finally {
+    await cutOff.kill();
+    await link.close();
+  }
 });
 
 test("cluster: examples/cluster.ts runs against workers started as the README says", T, async () => {
