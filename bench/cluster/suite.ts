@@ -9,7 +9,7 @@
  *      hearing that the task is lost (ms; BullMQ has no such notice: its stalled-job check
  *      re-queues the job after `stalledInterval`, 30 s by default, and is not timed here).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import type { Plan } from "../lib/plan.ts";
 import { duration, rate, timeRuns, type Measure } from "../lib/timing.ts";
@@ -44,23 +44,7 @@ export interface ClusterResult {
 /** The cluster workload: fixed, as the issue's BullMQ figures are for these sizes. */
 export const CLUSTER_WORKLOAD = { workers: 2, smallTasks: 20_000, mapItems: 1_000_000, mapChunkSize: 10_000, losses: 3 } as const;
 
-/** Starts `command args` and resolves once it printed a line matching `ready`; its stderr is kept for errors. */
-export async function startReady(command: string, args: string[], ready: RegExp, cwd?: string): Promise<{ child: ChildProcess; line: string }> {
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], cwd });
-  let errors = "";
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (errors += chunk));
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-      out += chunk;
-      const match = ready.exec(out);
-      if (match) resolve(match[0]);
-    });
-    child.on("exit", (code, signal) => reject(new Error(`${command} ${args.join(" ")} exited (${signal ?? code}) before it was ready:\n${errors}`)));
-  });
-  child.removeAllListeners("exit");
-  return { child, line };
-}
+export { startReady } from "../../test/helpers/start-ready.ts";
 
 /** SIGKILL, and wait for the exit. */
 export async function killChild(child: ChildProcess): Promise<void> {

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
+import { startReady } from "./start-ready.ts";
 import { fileURLToPath } from "node:url";
 
 export interface RedisServer {
@@ -82,23 +83,12 @@ export async function startWorker(
     "--processes", String(options.processes ?? 1), "--context", options.context ?? "process", "--name", options.name ?? "test-worker",
     ...(options.extra ?? []),
   ];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let errors = "";
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (errors += chunk));
-  const id = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-      out += chunk;
-      const match = /^ready (\S+)$/m.exec(out);
-      if (match) resolve(match[1]!);
-    });
-    child.on("exit", (code, signal) => reject(new Error(`the cluster worker exited (${signal ?? code}) before it was ready:\n${errors}`)));
-  });
-  child.removeAllListeners("exit");
+  const { child, match, stderr } = await startReady(process.execPath, args, /^ready (\S+)$/m);
+  const id = match[1]!;
   return {
     process: child,
     id,
-    stderr: () => errors,
+    stderr,
     async kill() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGCONT");
