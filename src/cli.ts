@@ -85,7 +85,7 @@ async function worker(args: string[]): Promise<void> {
       void worker.drain();
     } else {
       process.stderr.write(`multiproc: ${signal} again: stopping now\n`);
-      void worker.kill().then(() => process.exit(1));
+      void worker.kill();
     }
   };
   process.on("SIGTERM", onSignal);
@@ -94,7 +94,8 @@ async function worker(args: string[]): Promise<void> {
   // Readiness, for scripts and tests that start workers: one line on stdout.
   process.stdout.write(`ready ${worker.id}\n`);
   await worker.finished;
-  process.exit(0);
+  // Stopped by a second signal, with tasks abandoned: not a clean exit.
+  process.exit(signals > 1 ? 1 : 0);
 }
 
 async function status(args: string[]): Promise<void> {
