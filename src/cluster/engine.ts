@@ -357,10 +357,10 @@ export class ClusterEngine implements PoolEngine {
     let group: SentTask[] = [];
     let args: (string | Buffer)[] = [this.#callerId, this.#retries];
     let bytes = 0;
+    // No task of a cancelled job is here: cancelling takes them out of #unsent (#dropTasks).
     for (const { task, payload } of batch) {
       const { job } = task;
       job.queued--;
-      if (job.cancelled) continue;
       job.running++;
       const sent: SentTask = { task, entry: undefined, sentAt: performance.now() };
       this.#sent.set(taskKey(job.id, task.chunk), sent);

@@ -210,8 +210,6 @@ function terminatedError(): Error {
  */
 export class Pool {
   readonly #processes: number;
-  /** A cluster pool (`cluster` option): imap's default chunks then grow (AdaptiveChunkSize). */
-  readonly #cluster: boolean;
   readonly #modules: string[];
   readonly #engine: PoolEngine;
   readonly #refs = new WeakMap<Function, FunctionRef>();
@@ -221,7 +219,6 @@ export class Pool {
     if (typeof opts !== "object") {
       throw new TypeError(`Expected the Pool's options to be a number of processes or an object, got ${describe(options)}`);
     }
-    this.#cluster = opts.cluster !== undefined;
     if (opts.cluster !== undefined) {
       const cluster = checkClusterOptions(opts);
       this.#processes = opts.processes === undefined || opts.processes === null ? CLUSTER_PLANNED_WORKERS : checkInteger("processes", opts.processes, 1);
@@ -457,7 +454,7 @@ export class Pool {
     const timeout = checkSubmitOptions(options);
     checkInput(iterable);
     // CPython's default, one item a chunk; on a cluster, chunks that grow with how fast items run.
-    const chunkSize = checkChunkSize(options?.chunkSize) ?? (this.#cluster ? new AdaptiveChunkSize() : 1);
+    const chunkSize = checkChunkSize(options?.chunkSize) ?? (this.#engine instanceof ClusterEngine ? new AdaptiveChunkSize() : 1);
     const onProgress = options?.onProgress;
     checkFunction("onProgress", onProgress);
     const total = Array.isArray(iterable) ? iterable.length : undefined;
