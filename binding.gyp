@@ -4,7 +4,7 @@
       "target_name": "multiproc_native",
       "sources": ["native/multiproc.cc"],
       "cflags_cc": ["-std=c++20", "-O2"],
-      "libraries": ["-lrt"]
+      "libraries": ["-lrt", "-ldl"]
     }
   ]
 }

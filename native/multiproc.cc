@@ -44,6 +44,7 @@
 #include <uv.h>
 #include <v8.h>
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -922,7 +923,26 @@ void SetParentDeathSignal(const FunctionCallbackInfo<Value>& args) {
 
 }  // namespace
 
+// Keeps this library loaded until the process exits. Node unloads a worker thread's
+// addons when the worker ends (dlclose); when that worker was the first thread to load
+// this one, the library really goes, and with it the process-wide state above (the
+// stash, the name table, allocations) while other threads still rely on it, and
+// backing stores whose deleters point into the unmapped code. Seen as a Lock held by
+// the first worker thread of a program, killed, that the parent could not recover: the
+// parent's lookup loaded a fresh copy of this library with an empty name table.
+// dlopen with RTLD_NODELETE on our own file takes a reference no dlclose gives back.
+void PinLibrary() {
+  static std::once_flag pinned;
+  std::call_once(pinned, [] {
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void*>(&PinLibrary), &info) != 0 && info.dli_fname != nullptr) {
+      dlopen(info.dli_fname, RTLD_NOW | RTLD_NODELETE);
+    }
+  });
+}
+
 NODE_MODULE_INIT(/* exports, module, context */) {
+  PinLibrary();
   NODE_SET_METHOD(exports, "stash", Stash);
   NODE_SET_METHOD(exports, "take", Take);
   NODE_SET_METHOD(exports, "peek", Peek);

@@ -3,7 +3,9 @@
  * _TestSemaphore, _TestCondition, _TestEvent, _TestBarrier with processes).
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { test } from "node:test";
+import { fileURLToPath } from "node:url";
 import * as mp from "multiproc";
 import { forEachContext } from "../helpers/contexts.ts";
 import * as w from "../fixtures/sync-workers.ts";
@@ -132,9 +134,7 @@ forEachContext((context) => {
     });
   }
 
-  // Defined for OS processes only: a worker thread killed while holding a Lock that nobody
-  // waits for is not recovered in this version (docs/limitations.md), a waiter blocked then is.
-  if (context === "process") test("a Lock whose holder process was killed is taken over by a non-blocking acquire too (OS processes)", T, async () => {
+  test("a Lock whose holder was killed is taken over by a non-blocking acquire too", T, async () => {
     const lock = new ctx.Lock();
     const held = new ctx.Event();
     const p = spawn(w.holdLockThenDie, [lock, held, "hang"]);
@@ -260,4 +260,14 @@ forEachContext((context) => {
       out.close();
     }
   });
+});
+
+test("a Lock held by a program's first worker thread, killed, is recovered (that worker was the first to load the addon)", T, async () => {
+  const script = fileURLToPath(new URL("../fixtures/first-worker-lock.ts", import.meta.url));
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ["--conditions=multiproc-source", "--import", "tsx", script], { timeout: 50_000 }, (error, out, err) =>
+      error ? reject(Object.assign(error, { stdout: out, stderr: err })) : resolve(out),
+    );
+  });
+  assert.deepEqual(JSON.parse(stdout), { recovered: true });
 });
