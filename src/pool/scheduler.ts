@@ -360,7 +360,9 @@ export class Scheduler implements PoolEngine {
         if (worker.state !== WorkerState.Starting) return;
         worker.state = WorkerState.Ready;
         this.#startDeaths = 0;
-        this.#makeIdle(worker);
+        // A task sent while it was starting (see #startingCandidate) starts now, as far as we can tell.
+        if (worker.inflight.length > 0) this.#started(worker, performance.now());
+        else this.#makeIdle(worker);
         this.#dispatch();
         if (worker.idle && this.#queue.live === 0) this.#steal();
         this.#updateRef(worker);
@@ -427,13 +429,19 @@ export class Scheduler implements PoolEngine {
       worker.timer = undefined;
     }
     const now = performance.now();
-    const took = now - worker.runningSince;
-    worker.averageMs = worker.averageMs === Infinity ? took : worker.averageMs * 0.75 + took * 0.25;
-    this.#runTimes.add(took);
+    // A worker can answer a task sent while it was starting before its "ready" is read
+    // (a child process runs it as soon as it listens): its start was never seen here,
+    // so it is not timed, and the next task starts at "ready".
+    const starting = worker.state === WorkerState.Starting;
+    if (!starting) {
+      const took = now - worker.runningSince;
+      worker.averageMs = worker.averageMs === Infinity ? took : worker.averageMs * 0.75 + took * 0.25;
+      this.#runTimes.add(took);
+    }
     if (ok) this.#completed++;
     else this.#failed++;
     if (worker.inflight.length > 0) {
-      this.#started(worker, now);
+      if (!starting) this.#started(worker, now);
     } else if (worker.state === WorkerState.Ready) {
       this.#makeIdle(worker);
     }
@@ -483,13 +491,15 @@ export class Scheduler implements PoolEngine {
   }
 
   /**
-   * Takes back the next task not yet started by a worker that has others in flight, from
-   * the worker with the most, if any (see #steal).
+   * Takes back the next task not yet started by a worker that has others in flight, or by
+   * one still starting (see #startingCandidate), from the worker with the most, if any
+   * (see #steal).
    */
   #takeBack(): Task | undefined {
     let best: { from: PoolWorker; index: number } | undefined;
     for (const worker of this.#workers) {
-      if (worker.state !== WorkerState.Ready || worker.inflight.length < 2) continue;
+      const starting = worker.state === WorkerState.Starting;
+      if (!(starting || worker.state === WorkerState.Ready) || worker.inflight.length < (starting ? 1 : 2)) continue;
       if (best && worker.inflight.length <= best.from.inflight.length) continue;
       // The gate's task is the first one the worker has not started. Tasks it has finished
       // but whose answers are not read yet still stand before it in `inflight`, so it may
@@ -507,12 +517,12 @@ export class Scheduler implements PoolEngine {
     from.inflight.splice(index, 1);
     task.job.running--;
     from.sent--;
-    if (index === 0) {
+    if (index === 0 && from.state === WorkerState.Ready) {
       if (from.timer) {
         clearTimeout(from.timer);
         from.timer = undefined;
       }
-      this.#started(from, performance.now());
+      if (from.inflight.length > 0) this.#started(from, performance.now());
     }
     this.#updateRef(from);
     return task;
@@ -536,12 +546,12 @@ export class Scheduler implements PoolEngine {
       job.running--;
       if (job.cancelled) {
         this.jobs.finishIfDone(job);
-      } else if (i === 0) {
+      } else if (i === 0 && !(wasStarting && worker.tasks.claimTask(task.seq!))) {
         this.#failed++;
         job.sink.chunkFailed(task.chunk, this.#lostError(worker, exit, "while running this task"));
         this.jobs.finishIfDone(job);
       } else {
-        requeue.push(task); // posted behind the lost task, never started
+        requeue.push(task); // posted behind the lost task, or to a worker that died starting, and never started
       }
     }
     if (this.#state !== PoolState.Terminate) {
@@ -616,12 +626,12 @@ export class Scheduler implements PoolEngine {
       let worker = this.#idle.pop();
       if (worker) worker.idle = false;
       else {
-        worker = this.#pipelineCandidate((now ??= performance.now()));
+        worker = this.#pipelineCandidate((now ??= performance.now())) ?? this.#startingCandidate();
         if (!worker) break;
       }
       const task = this.#queue.shift();
       if (!task) {
-        if (worker.inflight.length === 0) this.#makeIdle(worker);
+        if (worker.inflight.length === 0 && worker.state === WorkerState.Ready) this.#makeIdle(worker);
         break;
       }
       this.#send(worker, task);
@@ -650,6 +660,25 @@ export class Scheduler implements PoolEngine {
       }
     }
     return best;
+  }
+
+  /**
+   * A worker still starting, with nothing sent to it yet, when the next task can go ahead
+   * of its "ready": the task then waits in its ring (or, posted, in its channel), and the
+   * worker runs it the moment it listens, not one message round trip later (W5: a pool's
+   * first task). Only a task that can move: if another worker is ready first, #steal takes
+   * it back through the ring's start gate, which a task with a transfer list cannot pass.
+   * Not with a timeout, which must count from the task's start (a child process may run
+   * it before its "ready" is read), nor with maxTasksPerChild, whose retiring starts at
+   * the send.
+   */
+  #startingCandidate(): PoolWorker | undefined {
+    const next = this.#queue.peek();
+    if (!next || next.job.timeout !== undefined || next.job.transfer !== undefined || this.#options.maxTasks !== null) return undefined;
+    for (const worker of this.#workers) {
+      if (worker.state === WorkerState.Starting && worker.inflight.length === 0) return worker;
+    }
+    return undefined;
   }
 
   #send(worker: PoolWorker, task: Task): void {
@@ -689,7 +718,7 @@ export class Scheduler implements PoolEngine {
     job.running++;
     worker.sent++;
     worker.inflight.push(task);
-    if (worker.inflight.length === 1) this.#started(worker, performance.now());
+    if (worker.inflight.length === 1 && worker.state !== WorkerState.Starting) this.#started(worker, performance.now());
     this.#updateRef(worker);
     const maxTasks = this.#options.maxTasks;
     if (maxTasks !== null && worker.sent >= maxTasks) {
@@ -823,7 +852,8 @@ export class Scheduler implements PoolEngine {
   #stopIdleIfDone(): void {
     if (this.#state !== PoolState.Close || this.#hasWork()) return;
     for (const worker of this.#workers) {
-      if (worker.state === WorkerState.Starting && this.#options.startsQuietly) {
+      // One that was sent a task has run the user's code (or will): it answers and stops as a ready one does.
+      if (worker.state === WorkerState.Starting && this.#options.startsQuietly && worker.sent === 0) {
         worker.state = WorkerState.Stopping;
         this.#updateRef(worker);
         void worker.handle.terminate();

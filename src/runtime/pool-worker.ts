@@ -337,4 +337,7 @@ export async function runPoolWorker(data: PoolBootstrap, channel: ParentChannel)
     }
   });
   channel.post({ type: "ready" });
+  // A task may have been written for us while we started (the scheduler sends a pool's
+  // first tasks ahead of "ready"); its doorbell message is still on its way to a thread.
+  if (!running && taskRing.size > 0) pump();
 }
