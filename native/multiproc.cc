@@ -36,6 +36,8 @@
 // 5. setParentDeathSignal(): the kernel's parent-death signal, so pool workers and
 //    daemon processes die with their parent even while their JavaScript is busy.
 //
+// 6. exitNow(): _exit, for a child process that has nothing left to do (process-entry.ts).
+//
 // The addon is context-aware (NODE_MODULE_INIT) so each worker thread can load it.
 // It uses V8's API, not Node-API: items 1-4 create or take SharedArrayBuffers over
 // memory the addon owns, which Node-API cannot express. It builds as C++20 against the
@@ -904,6 +906,20 @@ void FutexPending(const FunctionCallbackInfo<Value>& args) {
   args.GetReturnValue().Set(static_cast<double>(pool == nullptr ? 0 : pool->live.size()));
 }
 
+// ------------------------------------------------------------ exit now
+//
+// exitNow(code): _exit(code). A child process that has nothing left to write and no
+// 'exit' listeners ends without Node's teardown of its environment, which was about a
+// third of the time from a pool's "stop" to the parent seeing the child gone
+// (process.exit: 2.6-2.9 ms there, a process that ends at once: 1.7-1.8 ms). The caller
+// decides when that is safe (see process-entry.ts).
+
+void ExitNow(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  int code = args[0]->Int32Value(isolate->GetCurrentContext()).FromMaybe(1);
+  _exit(code);
+}
+
 // ------------------------------------------------------------ parent death
 //
 // setParentDeathSignal(signal): prctl(PR_SET_PDEATHSIG). The kernel sends
@@ -961,6 +977,7 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   NODE_SET_METHOD(exports, "futexWait", FutexWaitSync);
   NODE_SET_METHOD(exports, "futexWake", FutexWake);
   NODE_SET_METHOD(exports, "setParentDeathSignal", SetParentDeathSignal);
+  NODE_SET_METHOD(exports, "exitNow", ExitNow);
   NODE_SET_METHOD(exports, "futexWaitAsync", FutexWaitAsync);
   NODE_SET_METHOD(exports, "futexPending", FutexPending);
   // futexWaitAsync settles its promises on this thread's loop, through this thread's pool.

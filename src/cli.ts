@@ -4,6 +4,8 @@
  * machine"; docs/cluster.md).
  */
 import { parseArgs } from "node:util";
+// For the bundle: see worker-core.ts.
+import "./runtime/worker-core.ts";
 import { ClusterWorker } from "./cluster/supervisor.ts";
 import { clusterKeys, DEFAULT_PREFIX } from "./cluster/keys.ts";
 import { connectRedis } from "./cluster/redis.ts";

@@ -1,7 +1,8 @@
 /**
  * multiproc: Python's multiprocessing for TypeScript on Node.js.
- * This file only re-exports the public names of API.md.
+ * This file only re-exports the public names of API.md (and imports worker-core.ts, for the bundle).
  */
+import "./runtime/worker-core.ts";
 export {
   ProcessError, BufferTooShort, TimeoutError, AuthenticationError, WorkerLostError,
   Empty, Full, EOFError, BrokenBarrierError, RemoteError,

@@ -10,6 +10,8 @@ import { loadFunction, type FunctionRef } from "../wire/functions.ts";
 import type { Address } from "./address.ts";
 import { syncManagerTypes } from "./builtins.ts";
 import { Server, type Factory } from "./server.ts";
+// For the bundle: see worker-core.ts.
+import "../runtime/worker-core.ts";
 
 export type ServedType = { typeid: string; builtin: string } | { typeid: string; ref: FunctionRef };
 

@@ -11,7 +11,7 @@
  * worker thread exit (synchronize/owners.ts, util/thread-death.ts), or, for another
  * OS process, a waiter that looks at it (isDeadProcess) every LIVENESS_CHECK_MS.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../util/lean-builtins.ts";
 import { isMainThread, threadId } from "node:worker_threads";
 
 /** Owner ids fit in these bits of a lock word. */

@@ -14,7 +14,7 @@
  * Mappings stay valid after their names go: a process still running keeps its
  * memory; only new attachments by name fail.
  */
-import { readdirSync } from "node:fs";
+import { readdirSync } from "../util/lean-builtins.ts";
 import type { Socket } from "node:net";
 import { native } from "../util/native.ts";
 import { onExit } from "../util/finalize.ts";

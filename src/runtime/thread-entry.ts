@@ -3,6 +3,8 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { BootstrapData } from "../wire/protocol.ts";
 import { runWorker } from "./bootstrap.ts";
 import { writeStdioDirectly } from "./thread-stdio.ts";
+// For the bundle: see worker-core.ts.
+import "./worker-core.ts";
 import type { ParentChannel } from "./channel.ts";
 
 const port = parentPort!;

@@ -69,6 +69,8 @@ export interface NativeAddon {
   futexWake(view: Int32Array, index: number, count: number | undefined): number;
   /** prctl(PR_SET_PDEATHSIG, signal): this process gets `signal` when its parent dies. Returns getppid() after setting it. */
   setParentDeathSignal(signal: number): number;
+  /** _exit(code): ends this process at once, without Node's teardown (no 'exit' event, no flushing). */
+  exitNow(code: number): never;
   /**
    * futexWait without blocking: a native thread sleeps on the futex and the Promise resolves on
    * this thread. Keeps the event loop alive while pending; dropped when the thread's environment ends.

@@ -15,7 +15,7 @@
  * here: while its top level is still awaiting a pool call, importing it would
  * wait on itself forever.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../util/lean-builtins.ts";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { isMainProcess } from "../process-identity.ts";
 import { moduleOfFunction } from "../util/function-origin.ts";
