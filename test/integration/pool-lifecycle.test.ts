@@ -7,8 +7,16 @@ import { forEachContext } from "../helpers/contexts.ts";
 import { square, whoAmI } from "../fixtures/square.ts";
 import { sleepThen, slowSquare } from "../fixtures/sleep.ts";
 import { hogMemory } from "../fixtures/crash.ts";
+import { dieOnFirstStart, holdOneStart } from "../fixtures/init.ts";
 
 const T = { timeout: 60_000 };
+
+/** `promise`, or a rejection naming `what` after `ms` (a test that would otherwise wait for ever fails instead). */
+function within<V>(promise: Promise<V>, ms: number, what: string): Promise<V> {
+  let timer: NodeJS.Timeout;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
 
 forEachContext((context) => {
   test("close() lets queued work finish; join() waits for it", T, async () => {
@@ -137,5 +145,32 @@ forEachContext((context) => {
       return true;
     });
     assert.equal(await pool.apply(square, [6]), 36);
+  });
+
+  test("a task sent to a worker still starting is taken back by a worker that is ready first", T, async () => {
+    const control = mp.getContext(context).RawArray("i", 2);
+    await using pool = new mp.Pool({ processes: 2, context, initializer: holdOneStart, initArgs: [control] });
+    const answer = pool.apply(square, [7]);
+    // No worker is ready yet: the task went to one that is starting. Hold that one in its start-up.
+    const holder = pool.stats().perWorker.find((worker) => worker.running === 1);
+    assert.ok(holder, `the task went to no starting worker: ${JSON.stringify(pool.stats().perWorker)}`);
+    Atomics.store(control, 0, Number(/(\d+)$/.exec(holder.name)![1]));
+    try {
+      assert.equal(await within(answer, 30_000, "the task held by a worker still starting"), 49);
+      assert.equal(Atomics.load(control, 1), 0, "the holder was still starting when the answer came");
+    } finally {
+      Atomics.store(control, 1, 1);
+    }
+    assert.deepEqual(await pool.map(square, [1, 2, 3]), [1, 4, 9]);
+  });
+
+  test("a worker that dies starting gives its unstarted task to its replacement, not a WorkerLostError", T, async () => {
+    const starts = mp.getContext(context).RawArray("i", 1);
+    await using pool = new mp.Pool({ processes: 1, context, initializer: dieOnFirstStart, initArgs: [starts] });
+    const answer = pool.apply(square, [8]);
+    assert.equal(pool.stats().perWorker[0]?.running, 1, "the task went to the worker still starting");
+    assert.equal(await answer, 64);
+    assert.equal(Atomics.load(starts, 0), 2, "the first worker died, its replacement ran the task");
+    assert.equal(pool.stats().failed, 0);
   });
 });
