@@ -12,7 +12,7 @@
 // path a module computes from its own import.meta.url ("../runtime/...", "../../build/...")
 // means the same file in src/ and in the bundle.
 import { spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { copyFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -44,6 +44,9 @@ await build({
 // helper with them, and that put the helper in a chunk of its own, one more file for every
 // worker to load before its first task (each costs a child process about 0.5 ms).
 await build({ ...common, entryPoints: ["src/backends/typescript-compiler.ts"] });
+
+// A child process starts from a CommonJS file that require()s its ES module entry (see the file).
+copyFileSync(`${root}src/runtime/process-entry.cjs`, `${root}dist/runtime/process-entry.cjs`);
 
 const tsc = spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, "-p", "tsconfig.build.json", "--emitDeclarationOnly"], {
   cwd: root,

@@ -77,12 +77,12 @@ export function identityPath(): readonly number[] {
   return state().path;
 }
 
-/** Marks `url` as being imported by this worker until `done` settles; returns `done`. */
-export async function whileImporting<T>(url: string, done: Promise<T>): Promise<T> {
+/** Marks `url` as being imported by this worker while `load` runs and until what it returns settles. */
+export async function whileImporting<T>(url: string, load: () => Promise<T> | T): Promise<T> {
   const importing = (state().importing ??= []);
   importing.push(url);
   try {
-    return await done;
+    return await load();
   } finally {
     importing.splice(importing.lastIndexOf(url), 1);
   }

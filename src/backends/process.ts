@@ -23,7 +23,8 @@ import type { ResourceLimits, SpawnOptions, WorkerBackend, WorkerExit, WorkerHan
 import { typeScriptImport, workerExecArgv } from "./loader.ts";
 
 const sourceExtension = new URL(import.meta.url).pathname.endsWith(".ts") ? ".ts" : ".js";
-const entryPath = fileURLToPath(new URL(`../runtime/process-entry${sourceExtension}`, import.meta.url));
+// The build's child starts from a CommonJS launcher (runtime/process-entry.cjs says why).
+const entryPath = fileURLToPath(new URL(`../runtime/process-entry${sourceExtension === ".ts" ? ".ts" : ".cjs"}`, import.meta.url));
 
 /** Python's exitcode for a child ended by `signal`: -SIGNUM. */
 function signalExitCode(signal: NodeJS.Signals): number {

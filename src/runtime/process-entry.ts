@@ -104,29 +104,35 @@ const channel: ParentChannel = {
   },
 };
 
-const data = await started;
-// What this process makes must be able to reach its parent and siblings: OS shared memory.
-setDefaultMemoryKind("os");
-if (data.role === "pool" || data.identity.daemon) {
-  // The kernel kills this child when its parent dies, even while its JavaScript is
-  // busy in a task and never sees the channel close. If the parent died before
-  // we asked, this child has a new parent already: it goes now.
-  if (native().setParentDeathSignal(os.constants.signals.SIGKILL) !== data.parent.pid) process.kill(process.pid, "SIGKILL");
-  // Ctrl-C reaches the whole process group: the parent decides (it ends, or handles the
-  // signal and terminates its pool), and the kernel's parent-death signal or the pool's
-  // terminate() ends this worker, never half-way through a task on its own.
-  process.on("SIGINT", () => {});
-  process.once("disconnect", () => {
-    // Ended as terminate() ends it: exitCode -15 for anyone still watching.
-    process.kill(process.pid, "SIGTERM");
+/** Runs the worker once the parent sent its BootstrapData. */
+function start(data: BootstrapData): Promise<void> {
+  // What this process makes must be able to reach its parent and siblings: OS shared memory.
+  setDefaultMemoryKind("os");
+  if (data.role === "pool" || data.identity.daemon) {
+    // The kernel kills this child when its parent dies, even while its JavaScript is
+    // busy in a task and never sees the channel close. If the parent died before
+    // we asked, this child has a new parent already: it goes now.
+    if (native().setParentDeathSignal(os.constants.signals.SIGKILL) !== data.parent.pid) process.kill(process.pid, "SIGKILL");
+    // Ctrl-C reaches the whole process group: the parent decides (it ends, or handles the
+    // signal and terminates its pool), and the kernel's parent-death signal or the pool's
+    // terminate() ends this worker, never half-way through a task on its own.
+    process.on("SIGINT", () => {});
+    process.once("disconnect", () => {
+      // Ended as terminate() ends it: exitCode -15 for anyone still watching.
+      process.kill(process.pid, "SIGTERM");
+    });
+  }
+  // Die of an uncaught exception as Node does (the error on stderr, exit code 1), and tell
+  // the parent what of: a pool fails the lost task with it.
+  process.on("uncaughtException", (error) => {
+    // node:util only now: its ES module face costs every child about 0.3 ms of its start.
+    process.stderr.write(`${process.getBuiltinModule("node:util").inspect(error)}\n`);
+    channel.post({ type: "crashed", error: encodeError(error) });
+    channel.exit(1);
   });
+  return runWorker(data, channel);
 }
-// Die of an uncaught exception as Node does (the error on stderr, exit code 1), and tell
-// the parent what of: a pool fails the lost task with it.
-process.on("uncaughtException", (error) => {
-  // node:util only now: its ES module face costs every child about 0.3 ms of its start.
-  process.stderr.write(`${process.getBuiltinModule("node:util").inspect(error)}\n`);
-  channel.post({ type: "crashed", error: encodeError(error) });
-  channel.exit(1);
-});
-await runWorker(data, channel);
+
+// No top-level await: the launcher (dist/runtime/process-entry.cjs) loads this module with
+// require(), which refuses a module graph that awaits at its top.
+void started.then(start);

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from "node:fs";
 /** Whether process `pid` is a multiproc worker (it runs the runtime's process entry), not another child such as the /dev/shm tracker. */
 function isWorker(pid: string): boolean {
   try {
-    return /runtime[\\/]process-entry\.(ts|js)/.test(readFileSync(`/proc/${pid}/cmdline`, "utf8"));
+    return /runtime[\\/]process-entry\.(ts|js|cjs)/.test(readFileSync(`/proc/${pid}/cmdline`, "utf8"));
   } catch {
     return false;
   }

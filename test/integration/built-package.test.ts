@@ -15,6 +15,23 @@ test("the compiled package runs a TypeScript program's workers (tsx, no source c
   assert.equal(report.answer, 42);
 });
 
+test("the built package's workers load task modules with require() only where it gives what import() gives (top-level await, CommonJS, a throwing module), on both worker kinds", { timeout: 60_000 }, () => {
+  const script = new URL("../fixtures/require-loading/main.mjs", import.meta.url).pathname;
+  const run = spawnSync(process.execPath, [script], { encoding: "utf8", timeout: 50_000 });
+  assert.equal(run.status, 0, run.stderr);
+  const reports = run.stdout.trim().split("\n").map((line) => JSON.parse(line));
+  assert.deepEqual(reports.map((r) => r.context), ["process", "thread"]);
+  for (const report of reports) {
+    assert.match(report.runtime, /\/dist\/index\.js$/, "the program must use the build, not the sources");
+    assert.deepEqual(
+      { half: report.half, double: report.double, addOffset: report.addOffset, triple: report.triple, after: report.after },
+      { half: 21, double: [2, 4, 6], addOffset: 101, triple: 15, after: 42 },
+      report.context,
+    );
+    assert.equal(report.throws, "RangeError: refused to load in a worker", report.context);
+  }
+});
+
 test("a TypeScript program's workers import its modules compiled once by the parent, not through tsx, on both worker kinds", { timeout: 90_000 }, () => {
   const script = new URL("../fixtures/built-typescript-workers.ts", import.meta.url).pathname;
   for (const mode of ["compiled", "tsx"] as const) {
