@@ -3,7 +3,7 @@
  * globalThis under a Symbol.for key, because a worker may load two copies of the
  * library (its runtime and a user module importing "multiproc") and both must agree.
  */
-import { threadId } from "node:worker_threads";
+import { threadId } from "./util/lean-builtins.ts";
 import { StartedWhileImportingError } from "./errors.ts";
 import { kProcessState } from "./symbols.ts";
 

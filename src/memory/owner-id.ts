@@ -12,7 +12,7 @@
  * OS process, a waiter that looks at it (isDeadProcess) every LIVENESS_CHECK_MS.
  */
 import { readFileSync } from "../util/lean-builtins.ts";
-import { isMainThread, threadId } from "node:worker_threads";
+import { isMainThread, threadId } from "../util/lean-builtins.ts";
 
 /** Owner ids fit in these bits of a lock word. */
 export const OWNER_MASK = 0x1fff_ffff;

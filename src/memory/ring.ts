@@ -58,7 +58,7 @@
  *
  * Frames: see frame.ts. Spill segments: see spill-chain.ts.
  */
-import { isMainThread } from "node:worker_threads";
+import { isMainThread } from "../util/lean-builtins.ts";
 import { LIVENESS_CHECK_MS, isDeadProcess, isOtherProcess, ownerId } from "./owner-id.ts";
 import { osBuffers, threadBuffers, type BufferStore } from "./buffer-store.ts";
 import { deathList } from "../util/thread-death.ts";

@@ -18,7 +18,7 @@
  * Every buffer made here is recorded in `osSharedBuffers`; wait.ts uses it to wait
  * on those with the kernel futex (Atomics.wait cannot wake another process).
  */
-import { isMainThread } from "node:worker_threads";
+import { isMainThread } from "../util/lean-builtins.ts";
 import { native } from "../util/native.ts";
 import { onExit } from "../util/finalize.ts";
 import { sweepProgramShm } from "./shm-sweeper.ts";

@@ -3,7 +3,7 @@
  * learn its parent's known modules and TypeScript loader, import the `modules` option,
  * then hand over to its role: the pool loop or a Process target.
  */
-import { isMainThread, threadId } from "node:worker_threads";
+import { isMainThread, threadId } from "../util/lean-builtins.ts";
 import { setRootPid } from "../memory/shm.ts";
 import { becomeWorker } from "../process-identity.ts";
 import { encodeError } from "../wire/errors.ts";

@@ -9,7 +9,8 @@
  * tasks wait in `queue` and never overlap, so a task's start is the previous
  * task's end.
  */
-import { isMainThread, type TransferListItem } from "node:worker_threads";
+import type { TransferListItem } from "node:worker_threads";
+import { isMainThread } from "../util/lean-builtins.ts";
 import { CLOSED, MessageRing, NOTHING } from "../memory/ring.ts";
 import { isTransfer } from "../transfer.ts";
 import { uncloneableError } from "../wire/clone-check.ts";

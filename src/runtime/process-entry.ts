@@ -11,9 +11,9 @@
  * closing), as Python terminates daemonic children; a non-daemon Process runs on
  * to its end, as Python's parent would have joined it.
  */
-import os from "node:os";
 import type { TransferListItem } from "node:worker_threads";
 import { setDefaultMemoryKind } from "../memory/kind.ts";
+import { osConstants } from "../util/lean-builtins.ts";
 import { native } from "../util/native.ts";
 import { encodeError } from "../wire/errors.ts";
 import { ipcMessageError, isCloneError } from "../wire/ipc-check.ts";
@@ -112,7 +112,7 @@ function start(data: BootstrapData): Promise<void> {
     // The kernel kills this child when its parent dies, even while its JavaScript is
     // busy in a task and never sees the channel close. If the parent died before
     // we asked, this child has a new parent already: it goes now.
-    if (native().setParentDeathSignal(os.constants.signals.SIGKILL) !== data.parent.pid) process.kill(process.pid, "SIGKILL");
+    if (native().setParentDeathSignal(osConstants.signals.SIGKILL) !== data.parent.pid) process.kill(process.pid, "SIGKILL");
     // Ctrl-C reaches the whole process group: the parent decides (it ends, or handles the
     // signal and terminates its pool), and the kernel's parent-death signal or the pool's
     // terminate() ends this worker, never half-way through a task on its own.

@@ -7,8 +7,7 @@
  * Node's asynchronous ES module loader then never starts in a child process whose
  * entry is CommonJS (runtime/process-entry.cjs), about 3.5 ms of its start.
  */
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+import { createRequire, fileURLToPath } from "./lean-builtins.ts";
 import { whileImporting } from "../process-identity.ts";
 
 const TYPESCRIPT_MODULE = /\.(?:c|m)?tsx?(?:[?#].*)?$/;

@@ -3,7 +3,7 @@
  * Both src/ and dist/ sit one level under the package root, so one relative path
  * serves the TypeScript sources and the compiled build.
  */
-import { fileURLToPath } from "node:url";
+import { fileURLToPath } from "./lean-builtins.ts";
 
 export interface NativeAddon {
   /**

@@ -28,7 +28,8 @@
  * listener; the thread that sees the parent die releases the children's
  * resources too. The main thread lists nothing: when it dies, the process does.
  */
-import { isMainThread, threadId, type Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { isMainThread, threadId } from "./lean-builtins.ts";
 import { getLogger } from "./logger.ts";
 import { native } from "./native.ts";
 

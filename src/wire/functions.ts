@@ -15,8 +15,7 @@
  * here: while its top level is still awaiting a pool call, importing it would
  * wait on itself forever.
  */
-import { readFileSync } from "../util/lean-builtins.ts";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL, readFileSync } from "../util/lean-builtins.ts";
 import { isMainProcess } from "../process-identity.ts";
 import { moduleOfFunction } from "../util/function-origin.ts";
 import { importModule } from "../util/import-module.ts";

@@ -12,7 +12,7 @@
  * containers on the path to one (a message without library objects is returned
  * as is, untouched); `decodeFromWire` puts revived objects back in place.
  */
-import v8 from "node:v8";
+import { deserialize, serialize } from "../util/lean-builtins.ts";
 import { kWire } from "../symbols.ts";
 import { openShm, osSharedName } from "../memory/shm.ts";
 import { native } from "../util/native.ts";
@@ -266,7 +266,7 @@ export function encodeMessage(value: unknown, owner?: SharedArrayBuffer | null):
       }
       return { type: STASHED_BUFFER, state: ticket };
     });
-    return { payload: v8.serialize(encoded), tickets, wired };
+    return { payload: serialize(encoded), tickets, wired };
   } catch (error) {
     discardMessage(tickets);
     throw error;
@@ -275,7 +275,7 @@ export function encodeMessage(value: unknown, owner?: SharedArrayBuffer | null):
 
 /** Reverses encodeMessage. */
 export function decodeMessage(payload: Uint8Array, wired: boolean): unknown {
-  const value = v8.deserialize(payload);
+  const value = deserialize(payload);
   return wired ? decodeFromWire(value) : value;
 }
 
