@@ -159,10 +159,17 @@ test("cluster: SIGKILL of one of a worker's local processes fails its task with 
   const worker = await cluster.worker(options.prefix!, { name: "keeps-going" });
   await using pool = new mp.Pool({ cluster: options });
   const pid = await pool.apply(whoRuns);
-  const held = pool.apply(sleep, [60_000]);
-  await eventually(async () => (await heldTasks(cluster.redis.url, options.prefix!)) === 1, "the worker holds the long task");
-  process.kill(pid, "SIGKILL");
-  await assert.rejects(held, (error: unknown) => error instanceof mp.WorkerLostError);
+  const dir = mkdtempSync(join(tmpdir(), "mp-local-kill-"));
+  try {
+    const marks = join(dir, "started");
+    const held = pool.apply(markThenSleep, [marks, 60_000]);
+    // Killed once the task runs in the local process: held in Redis alone, it may not have reached it yet.
+    await eventually(async () => readFileSync(marks, { encoding: "utf8", flag: "a+" }).length === 1, "the local process runs the long task");
+    process.kill(pid, "SIGKILL");
+    await assert.rejects(held, (error: unknown) => error instanceof mp.WorkerLostError);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   assert.equal(await pool.apply(square, [7]), 49);
   assert.notEqual(await pool.apply(whoRuns), pid, "its local pool replaced the process");
   const live = (await redisCommand(cluster.redis.url, ["ZRANGE", `${options.prefix}:workers`, "0", "-1"])) as string[];
