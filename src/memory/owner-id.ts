@@ -11,8 +11,7 @@
  * worker thread exit (synchronize/owners.ts, util/thread-death.ts), or, for another
  * OS process, a waiter that looks at it (isDeadProcess) every LIVENESS_CHECK_MS.
  */
-import { readFileSync } from "../util/lean-builtins.ts";
-import { isMainThread, threadId } from "../util/lean-builtins.ts";
+import { isMainThread, readFileSync, threadId } from "../util/lean-builtins.ts";
 
 /** Owner ids fit in these bits of a lock word. */
 export const OWNER_MASK = 0x1fff_ffff;

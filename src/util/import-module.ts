@@ -37,10 +37,10 @@ const JAVASCRIPT_FILE = /^file:.*\.(?:m|c)?js$/;
 
 /**
  * Loader hooks (`--import`, `--loader`, in the flags or NODE_OPTIONS, or tsx registered
- * here) see what import() loads, and in Node 20 not what require() loads: with any, only
- * import() is used.
+ * here) see what import() loads, and in Node 20 not what require() loads; a `--require`d
+ * hook may compile what require() loads as CommonJS. With any, only import() is used.
  */
-const HOOK_FLAG = /(?:^|\s)--(?:import|loader|experimental-loader)\b/;
+const HOOK_FLAG = /(?:^|\s)(?:--(?:import|loader|experimental-loader|require)\b|-r\b)/;
 const syncLoadable = !process.execArgv.some((arg) => HOOK_FLAG.test(arg)) && !HOOK_FLAG.test(process.env.NODE_OPTIONS ?? "");
 
 /** Errors with which require() refuses an ES module that import() loads: require loaded none of its graph. */
