@@ -127,14 +127,8 @@ function hash(text: string): number {
   return h >>> 0;
 }
 
-/** Resolves with `promise`'s value, or with `onTimeout` after `ms` (a safety net: nothing in a soak may hang). */
-export function within<T, U>(promise: Promise<T>, ms: number, onTimeout: U): Promise<T | U> {
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<U>((resolve) => {
-    timer = setTimeout(() => resolve(onTimeout), ms);
-  });
-  return Promise.race([promise, guard]).finally(() => clearTimeout(timer));
-}
+// Nothing in a soak may hang: its waits go through within().
+export { within } from "./wait.ts";
 
 /** Waits until `predicate()` holds, checking on each turn of a short timer; false after `ms`. */
 export async function eventually(predicate: () => boolean, ms: number): Promise<boolean> {

@@ -11,3 +11,12 @@ export async function waitUntil(predicate: () => boolean, what: string, timeout 
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/** Resolves with `promise`'s value, or with `onTimeout` after `ms` (a safety net: a test that would wait for ever fails instead). */
+export function within<T, U>(promise: Promise<T>, ms: number, onTimeout: U): Promise<T | U> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<U>((resolve) => {
+    timer = setTimeout(() => resolve(onTimeout), ms);
+  });
+  return Promise.race([promise, guard]).finally(() => clearTimeout(timer));
+}
