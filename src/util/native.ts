@@ -43,6 +43,14 @@ export interface NativeAddon {
    * copying nothing, when a range is out of bounds. Faster than `TypedArray.set` into or
    * out of shared memory for large copies (about 100 ns per call, so not for small ones).
    */
+  /**
+   * A private ArrayBuffer holding a copy of `source`'s bytes, in memory kept for reuse: when the
+   * buffer is dropped (in any thread it was transferred to) its block waits for the next copy of
+   * about its size, and is unmapped once it has been unused for two seconds.
+   */
+  privateCopy(source: ArrayBufferView | ArrayBufferLike): ArrayBuffer;
+  /** privateCopy's blocks: [held by live buffers, free and kept for reuse] (for tests). */
+  privateBlocks(): [inUse: number, free: number];
   copy(
     target: ArrayBufferView | ArrayBufferLike,
     targetOffset: number,

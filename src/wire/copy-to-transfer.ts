@@ -7,7 +7,8 @@
  * (what structured clone gives it), for one copy in all: W4's 1 MiB arrays. Worker threads
  * only: between processes every message is copied by the channel anyway.
  */
-import { TYPED_ARRAY_CLASSES, uninitializedBytes } from "../util/typed-arrays.ts";
+import { native } from "../util/native.ts";
+import { TYPED_ARRAY_CLASSES } from "../util/typed-arrays.ts";
 
 /** The built-in typed array classes, copied here (a subclass, Buffer among them, keeps postMessage's own handling). */
 const COPYABLE = new Set<object>(TYPED_ARRAY_CLASSES.map((Class) => Class.prototype));
@@ -21,19 +22,18 @@ function copyable(value: unknown, minBytes: number): value is ArrayBuffer | Arra
 type TypedArrayClass = new (buffer: ArrayBuffer, byteOffset: number, length: number) => ArrayBufferView;
 
 /**
- * A copy of `value` in a buffer of its own of exactly its size. The buffer is not
- * zero-filled first as `slice()`'s is (uninitializedBytes), since the copy writes every
- * byte of it (for a 1 MiB array alone, the zero-fill was about a third of the copy's cost here).
+ * A copy of `value` in a buffer of its own of exactly its size. The addon writes it into
+ * memory mapped before and given back when the worker drops the array (privateCopy in
+ * native/multiproc.cc): fresh memory cost a page fault and the kernel's zero-fill per
+ * 4 KiB, which made a 1 MiB copy two to three times slower.
  */
 function freshCopy(value: ArrayBuffer | ArrayBufferView): ArrayBuffer | ArrayBufferView {
   // A resizable buffer keeps slice()'s own rules.
   if (value instanceof ArrayBuffer && (value as { resizable?: boolean }).resizable) return value.slice(0);
-  const source = value instanceof ArrayBuffer ? new Uint8Array(value) : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  const bytes = uninitializedBytes(source.byteLength);
-  bytes.set(source);
-  if (value instanceof ArrayBuffer) return bytes.buffer as ArrayBuffer;
+  const copy = native().privateCopy(value);
+  if (value instanceof ArrayBuffer) return copy;
   const Class = (Object.getPrototypeOf(value) as { constructor: TypedArrayClass }).constructor;
-  return new Class(bytes.buffer as ArrayBuffer, 0, value.byteLength / (value as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT);
+  return new Class(copy, 0, value.byteLength / (value as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT);
 }
 
 /**
