@@ -27,6 +27,9 @@
 //    atomic stores (TypedArray.prototype.set), several times slower than memcpy for
 //    big payloads; queue frames of tens of KiB cross that boundary twice.
 //
+// 4c. privateCopy(): a private copy of a big task argument for a worker thread, in reused
+//    memory with streamed stores, and warm() to read it into the worker core's caches.
+//
 // 4. OS shared memory and futexes for the "process" context: shmCreate/shmOpen
 //    map a POSIX shared-memory object (shm_open + mmap MAP_SHARED) as a real
 //    SharedArrayBuffer; futexWait/futexWake/futexWaitAsync are Atomics.wait/
@@ -465,7 +468,7 @@ void Copy(const FunctionCallbackInfo<Value>& args) {
 
 
 // ---------------------------------------------------------------------------
-// 4b. privateCopy(source): ArrayBuffer — a copy of a view's bytes, to transfer to a
+// 4c. privateCopy(source): ArrayBuffer — a copy of a view's bytes, to transfer to a
 // worker thread (src/wire/copy-to-transfer.ts), in memory that is reused.
 //
 // A 1 MiB task argument copied into fresh memory costs the caller a page fault and the
@@ -631,6 +634,36 @@ void PrivateCopy(const FunctionCallbackInfo<Value>& args) {
   std::unique_ptr<v8::BackingStore> store =
       v8::ArrayBuffer::NewBackingStore(block, length, ReturnBlock, reinterpret_cast<void*>(size));
   args.GetReturnValue().Set(v8::ArrayBuffer::New(isolate, std::move(store)));
+}
+
+// warm(view): reads every cache line of a view with wide loads, so that this core's caches
+// hold it (copy-to-transfer.ts's warmCopies: a worker thread reads in a task's big
+// arguments, which the caller's core wrote, before the task's own loop walks them).
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) uint64_t ReadAllAvx2(const uint8_t* data, size_t length) {
+  __m256i acc = _mm256_setzero_si256();
+  size_t i = 0;
+  for (; i + 128 <= length; i += 128) {
+    acc = _mm256_or_si256(acc, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + i)));
+    acc = _mm256_or_si256(acc, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + i + 32)));
+    acc = _mm256_or_si256(acc, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + i + 64)));
+    acc = _mm256_or_si256(acc, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + i + 96)));
+  }
+  return static_cast<uint64_t>(_mm256_extract_epi64(acc, 0) | _mm256_extract_epi64(acc, 1)) + i;
+}
+#endif
+
+void Warm(const FunctionCallbackInfo<Value>& args) {
+  uint8_t* data;
+  size_t length;
+  if (args.Length() < 1 || !BytesOf(args[0], &data, &length)) return Throw(args.GetIsolate(), "warm expects an ArrayBuffer, a SharedArrayBuffer or a view over one");
+  volatile uint64_t sink = 0;
+#if defined(__x86_64__)
+  sink = ReadAllAvx2(data, length);
+#else
+  for (size_t i = 0; i < length; i += 64) sink = sink + data[i];
+#endif
+  (void)sink;
 }
 
 // privateBlocks(): [inUse, free] — privateCopy blocks held by buffers, and kept for reuse (for tests).
@@ -1162,6 +1195,7 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   NODE_SET_METHOD(exports, "copy", Copy);
   NODE_SET_METHOD(exports, "privateCopy", PrivateCopy);
   NODE_SET_METHOD(exports, "privateBlocks", PrivateBlocks);
+  NODE_SET_METHOD(exports, "warm", Warm);
   NODE_SET_METHOD(exports, "shmCreate", ShmCreate);
   NODE_SET_METHOD(exports, "shmOpen", ShmOpen);
   NODE_SET_METHOD(exports, "shmUnlink", ShmUnlink);

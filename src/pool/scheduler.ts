@@ -30,7 +30,7 @@ import { unlinkShm } from "../memory/shm.ts";
 import { decodeError, encodeError, loadErrorClasses, type EncodedError } from "../wire/errors.ts";
 import { decodeFrame, fastOutgoing } from "../wire/message-codec.ts";
 import { TOO_BIG } from "../wire/fast-codec.ts";
-import { copiesToTransfer } from "../wire/copy-to-transfer.ts";
+import { COPY_TO_TRANSFER_BYTES, copiesToTransfer } from "../wire/copy-to-transfer.ts";
 import { encodeTaskFrame, resultFromFrame, type ResultFrame } from "../wire/pool-frames.ts";
 import { RingSend, ringLimit, sendThroughRing, writeOutgoing } from "../wire/ring-send.ts";
 import { explainSourceError, type FunctionRef } from "../wire/functions.ts";
@@ -55,8 +55,6 @@ const RING_BYTES = 1 << 20;
 /** A batch of answers wakes a worker lingering on its task ring once per this many tasks written for it (#wakeLater). */
 const WAKE_EVERY = 8;
 
-/** From this size up, a typed array posted to a worker thread is copied once and transferred (copy-to-transfer.ts). */
-const COPY_TO_TRANSFER_BYTES = 64 * 1024;
 
 /** Unlinks the OS name of a pool ring (task or result) in OS shared memory; the memory stays mapped where it is open. */
 function forgetRingName(ring: MessageRing): void {

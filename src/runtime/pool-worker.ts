@@ -14,6 +14,7 @@ import { isMainThread } from "../util/lean-builtins.ts";
 import { CLOSED, MessageRing, NOTHING } from "../memory/ring.ts";
 import { isTransfer } from "../transfer.ts";
 import { uncloneableError } from "../wire/clone-check.ts";
+import { warmCopies } from "../wire/copy-to-transfer.ts";
 import { encodeError } from "../wire/errors.ts";
 import { loadFunction } from "../wire/functions.ts";
 import type { FunctionRef } from "../wire/functions.ts";
@@ -327,6 +328,8 @@ export async function runPoolWorker(data: PoolBootstrap, channel: ParentChannel)
         // The tasks written into the ring before this one was posted come first.
         takeTasks();
         accept(message);
+        // A thread's big arguments were copied by the parent's core: read them in if this task runs next.
+        if (!isMainThread && !running && queue.length === 1 && queue[0] === message && !message.wired) warmCopies(message.items);
         if (!running) pump();
         break;
       case "stop":

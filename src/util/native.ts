@@ -49,6 +49,8 @@ export interface NativeAddon {
    * about its size, and is unmapped once it has been unused for two seconds.
    */
   privateCopy(source: ArrayBufferView | ArrayBufferLike): ArrayBuffer;
+  /** Reads every cache line of `view` with wide loads, to bring it into this core's caches. */
+  warm(view: ArrayBufferView | ArrayBufferLike): void;
   /** privateCopy's blocks: [held by live buffers, free and kept for reuse] (for tests). */
   privateBlocks(): [inUse: number, free: number];
   copy(

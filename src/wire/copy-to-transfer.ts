@@ -10,6 +10,15 @@
 import { native } from "../util/native.ts";
 import { TYPED_ARRAY_CLASSES } from "../util/typed-arrays.ts";
 
+/** From this size up, a typed array posted to a worker thread is copied once and transferred. */
+export const COPY_TO_TRANSFER_BYTES = 64 * 1024;
+
+/**
+ * How much of a task's big arrays a worker thread reads in before the task runs (warmCopies):
+ * about what one core's L2 cache holds, so what is read in is still there when the task reads it.
+ */
+const WARM_BUDGET_BYTES = 1 << 20;
+
 /** The built-in typed array classes, copied here (a subclass, Buffer among them, keeps postMessage's own handling). */
 const COPYABLE = new Set<object>(TYPED_ARRAY_CLASSES.map((Class) => Class.prototype));
 
@@ -73,4 +82,30 @@ export function copiesToTransfer(items: unknown[], minBytes: number): { items: u
   const transfer: ArrayBuffer[] = [];
   for (const copy of copies.values()) transfer.push(copy instanceof ArrayBuffer ? copy : ((copy as ArrayBufferView).buffer as ArrayBuffer));
   return { items: out, transfer };
+}
+
+/**
+ * Reads the big arrays among a task's `items` (those copiesToTransfer copies) into this
+ * worker thread's caches, up to WARM_BUDGET_BYTES, just before the task runs.
+ *
+ * The copy was written by the caller's core, so the task's first pass over it waits on
+ * memory: a JavaScript loop summing a 1 MiB Float64Array took 300-370 µs over it against
+ * 114 µs over data in its own cache, since each element's load waits behind the previous
+ * add. The addon's wide loads read the same MiB in about 80 µs, and the task's loop then
+ * runs from the cache: 230-250 µs for both. A task that ignores its big argument pays those
+ * 80 µs per MiB for nothing; one that reads it, which is what an argument is sent for, gains.
+ */
+export function warmCopies(items: unknown[]): void {
+  let budget = WARM_BUDGET_BYTES;
+  const warm = (value: unknown): void => {
+    if (copyable(value, COPY_TO_TRANSFER_BYTES) && value.byteLength <= budget) {
+      native().warm(value);
+      budget -= value.byteLength;
+    }
+  };
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (Array.isArray(item)) for (let j = 0; j < item.length; j++) warm(item[j]);
+    else warm(item);
+  }
 }

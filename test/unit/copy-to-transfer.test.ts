@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { copiesToTransfer } from "../../src/wire/copy-to-transfer.ts";
+import { copiesToTransfer, warmCopies } from "../../src/wire/copy-to-transfer.ts";
+import { native } from "../../src/util/native.ts";
 
 const T = { timeout: 10_000 };
 
@@ -47,4 +48,15 @@ test("a copy holds exactly the array's elements in a buffer of its own size, for
   assert.deepEqual(viewCopy, view);
   assert.deepEqual(bigCopy, big);
   assert.deepEqual(new Uint8Array(backingCopy), new Uint8Array(backing));
+});
+
+test("warmCopies reads the big arrays of a task's items, any kind of item beside them, and changes nothing", T, () => {
+  const big = new Float64Array(128 * 1024).map((_, i) => i);
+  const raw = new ArrayBuffer(200_000);
+  const items = [[big, 1, "x", null], raw, new Float64Array(new SharedArrayBuffer(80_000)), { big }, 7, undefined, new Uint8Array(10)];
+  const before = structuredClone(items);
+  warmCopies(items);
+  assert.deepEqual(items, before);
+  assert.equal(big[12345], 12345);
+  assert.throws(() => native().warm(5 as never), /warm expects/);
 });
