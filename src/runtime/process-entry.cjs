@@ -7,6 +7,8 @@
  * sources, a child runs process-entry.ts itself, under tsx.
  */
 "use strict";
+// Tells util/lean-builtins.ts that this is a child process's main thread, and lends it require().
+globalThis[Symbol.for("multiproc.child-process-require")] = require;
 try {
   require("./process-entry.js");
 } catch (error) {

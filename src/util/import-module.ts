@@ -7,7 +7,7 @@
  * Node's asynchronous ES module loader then never starts in a child process whose
  * entry is CommonJS (runtime/process-entry.cjs), about 3.5 ms of its start.
  */
-import { createRequire, fileURLToPath } from "./lean-builtins.ts";
+import { fileURLToPath, pathRequire } from "./lean-builtins.ts";
 import { whileImporting } from "../process-identity.ts";
 
 const TYPESCRIPT_MODULE = /\.(?:c|m)?tsx?(?:[?#].*)?$/;
@@ -22,9 +22,9 @@ let compiledModules: Record<string, string> = {};
 export function setTypeScriptLoader(url: string | null, compiled: Record<string, string> = {}): void {
   loaderUrl = url;
   compiledModules = compiled;
-  // Their inline source maps point stack traces at the .ts lines, as tsx does.
-  if (Object.keys(compiled).length) process.setSourceMapsEnabled(true);
 }
+
+let sourceMapsOn = false;
 
 function registerLoader(url: string): Promise<void> {
   registered ??= import(url).then((api: { register?: () => void; default?: { register?: () => void } }) => {
@@ -57,7 +57,7 @@ let requireHere: NodeJS.Require | null = null;
  */
 function requireModule(url: string): Record<string, unknown> | null {
   if (!syncLoadable || registered !== null || !JAVASCRIPT_FILE.test(url)) return null;
-  requireHere ??= createRequire(import.meta.url);
+  requireHere ??= pathRequire();
   let loaded: unknown;
   try {
     loaded = requireHere(fileURLToPath(url));
@@ -80,7 +80,13 @@ function load(url: string): Promise<Record<string, unknown>> | Record<string, un
  */
 export async function importModule(url: string): Promise<Record<string, unknown>> {
   const compiled = compiledModules[url];
-  if (compiled) return whileImporting(url, () => load(compiled));
+  if (compiled) {
+    // Their inline source maps point stack traces at the .ts lines, as tsx does. Switched on
+    // only when one is loaded: with source maps on, Node looks for a map in every module it
+    // loads from then on, and a worker given only JavaScript modules would pay for that.
+    if (!sourceMapsOn) process.setSourceMapsEnabled((sourceMapsOn = true));
+    return whileImporting(url, () => load(compiled));
+  }
   if (loaderUrl && TYPESCRIPT_MODULE.test(url)) await registerLoader(loaderUrl);
   return whileImporting(url, () => load(url));
 }
