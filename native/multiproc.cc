@@ -27,7 +27,7 @@
 //    atomic stores (TypedArray.prototype.set), several times slower than memcpy for
 //    big payloads; queue frames of tens of KiB cross that boundary twice.
 //
-// 4c. privateCopy(): a private copy of a big task argument for a worker thread, in reused
+// 4d. privateCopy(): a private copy of a big task argument for a worker thread, in reused
 //    memory with streamed stores, and warm() to read it into the worker core's caches.
 //
 // 4. OS shared memory and futexes for the "process" context: shmCreate/shmOpen
@@ -468,7 +468,7 @@ void Copy(const FunctionCallbackInfo<Value>& args) {
 
 
 // ---------------------------------------------------------------------------
-// 4c. privateCopy(source): ArrayBuffer — a copy of a view's bytes, to transfer to a
+// 4d. privateCopy(source): ArrayBuffer — a copy of a view's bytes, to transfer to a
 // worker thread (src/wire/copy-to-transfer.ts), in memory that is reused.
 //
 // A 1 MiB task argument copied into fresh memory costs the caller a page fault and the
