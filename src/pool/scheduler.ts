@@ -55,7 +55,6 @@ const RING_BYTES = 1 << 20;
 /** A batch of answers wakes a worker lingering on its task ring once per this many tasks written for it (#wakeLater). */
 const WAKE_EVERY = 8;
 
-
 /** Unlinks the OS name of a pool ring (task or result) in OS shared memory; the memory stays mapped where it is open. */
 function forgetRingName(ring: MessageRing): void {
   const { region } = ring.state;

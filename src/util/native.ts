@@ -37,13 +37,6 @@ export interface NativeAddon {
   /** Forgets a name (the memory lives on while anything still uses it); false if unknown. */
   unpublish(name: string): boolean;
   /**
-   * memmove: copies `source[sourceOffset, sourceOffset + length)` to `target[targetOffset, ...)`
-   * (offsets from each view's start; ranges may overlap) and returns `length`. Either side
-   * may be an ArrayBuffer, a SharedArrayBuffer or a view over one. Throws a RangeError,
-   * copying nothing, when a range is out of bounds. Faster than `TypedArray.set` into or
-   * out of shared memory for large copies (about 100 ns per call, so not for small ones).
-   */
-  /**
    * A private ArrayBuffer holding a copy of `source`'s bytes, in memory kept for reuse: when the
    * buffer is dropped (in any thread it was transferred to) its block waits for the next copy of
    * about its size, and is unmapped once it has been unused for two seconds.
@@ -53,6 +46,13 @@ export interface NativeAddon {
   warm(view: ArrayBufferView | ArrayBufferLike): void;
   /** privateCopy's blocks: [held by live buffers, free and kept for reuse] (for tests). */
   privateBlocks(): [inUse: number, free: number];
+  /**
+   * memmove: copies `source[sourceOffset, sourceOffset + length)` to `target[targetOffset, ...)`
+   * (offsets from each view's start; ranges may overlap) and returns `length`. Either side
+   * may be an ArrayBuffer, a SharedArrayBuffer or a view over one. Throws a RangeError,
+   * copying nothing, when a range is out of bounds. Faster than `TypedArray.set` into or
+   * out of shared memory for large copies (about 100 ns per call, so not for small ones).
+   */
   copy(
     target: ArrayBufferView | ArrayBufferLike,
     targetOffset: number,
