@@ -485,11 +485,11 @@ void Copy(const FunctionCallbackInfo<Value>& args) {
 
 constexpr size_t kBlockMinBytes = size_t{64} << 10;
 constexpr size_t kBlockMaxBytes = size_t{64} << 20;  // larger copies are mapped and unmapped each time
-constexpr uint64_t kBlockIdleNanos = 2'000'000'000;
+constexpr int64_t kBlockIdleNanos = 2'000'000'000;
 
 struct FreeBlock {
   void* base;
-  uint64_t freed_at;
+  int64_t freed_at;
 };
 
 std::mutex blocks_mutex;
@@ -501,10 +501,10 @@ size_t free_block_count = 0;
 size_t blocks_in_use = 0;
 bool sweeper_running = false;
 
-uint64_t MonotonicNanos() {
+int64_t MonotonicNs() {
   timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(now.tv_nsec);
+  return static_cast<int64_t>(now.tv_sec) * 1000000000LL + now.tv_nsec;
 }
 
 // The mapped size for `length` bytes: a quarter-octave class (2^k, 1.25, 1.5, 1.75 x 2^k),
@@ -521,7 +521,7 @@ size_t BlockClass(size_t length) {
 }
 
 // Takes out the free blocks freed before `cutoff`, to unmap after the lock.
-void CollectFreeBlocksLocked(uint64_t cutoff, std::vector<std::pair<void*, size_t>>* doomed) {
+void CollectFreeBlocksLocked(int64_t cutoff, std::vector<std::pair<void*, size_t>>* doomed) {
   for (auto& [size, list] : free_blocks) {
     while (!list.empty() && list.front().freed_at < cutoff) {
       doomed->emplace_back(list.front().base, size);
@@ -541,7 +541,7 @@ void SweepFreeBlocks() {
   while (free_block_count > 0) {
     blocks_sweep.wait_for(lock, std::chrono::seconds(1));
     std::vector<std::pair<void*, size_t>> doomed;
-    CollectFreeBlocksLocked(MonotonicNanos() - kBlockIdleNanos, &doomed);
+    CollectFreeBlocksLocked(MonotonicNs() - kBlockIdleNanos, &doomed);
     lock.unlock();
     UnmapAll(doomed);
     lock.lock();
@@ -558,7 +558,7 @@ void ReturnBlock(void* data, size_t /* length */, void* deleter_data) {
     munmap(data, size);
     return;
   }
-  free_blocks[size].push_back(FreeBlock{data, MonotonicNanos()});
+  free_blocks[size].push_back(FreeBlock{data, MonotonicNs()});
   free_block_count++;
   if (!sweeper_running) {
     sweeper_running = true;
@@ -776,12 +776,6 @@ const char* OutcomeName(WaitOutcome outcome) {
     case WaitOutcome::kTimedOut: return "timed-out";
     default: return "error";
   }
-}
-
-int64_t MonotonicNs() {
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<int64_t>(now.tv_sec) * 1000000000LL + now.tv_nsec;
 }
 
 // Deadline in CLOCK_MONOTONIC ns for a timeout in ms, or -1 for none (undefined,
