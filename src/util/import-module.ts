@@ -24,8 +24,6 @@ export function setTypeScriptLoader(url: string | null, compiled: Record<string,
   compiledModules = compiled;
 }
 
-let sourceMapsOn = false;
-
 function registerLoader(url: string): Promise<void> {
   registered ??= import(url).then((api: { register?: () => void; default?: { register?: () => void } }) => {
     (api.register ?? api.default?.register)?.();
@@ -84,7 +82,7 @@ export async function importModule(url: string): Promise<Record<string, unknown>
     // Their inline source maps point stack traces at the .ts lines, as tsx does. Switched on
     // only when one is loaded: with source maps on, Node looks for a map in every module it
     // loads from then on, and a worker given only JavaScript modules would pay for that.
-    if (!sourceMapsOn) process.setSourceMapsEnabled((sourceMapsOn = true));
+    process.setSourceMapsEnabled(true);
     return whileImporting(url, () => load(compiled));
   }
   if (loaderUrl && TYPESCRIPT_MODULE.test(url)) await registerLoader(loaderUrl);
